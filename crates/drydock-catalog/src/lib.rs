@@ -1,0 +1,99 @@
+//! Catalogers turn the files they claimed during the single pass over an
+//! image into packages. Each declares its claims up front; the
+//! [`Dispatcher`] compiles all claims into one matcher and runs the
+//! catalogers whose files changed after every layer.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod apk;
+// mod dispatch;
+mod distro;
+mod dpkg;
+mod files;
+mod rpm;
+
+// pub use dispatch::{Catalog, Dispatcher};
+pub use distro::detect as detect_distro;
+pub use files::{FileRef, Files};
+
+use drydock_core::{Distro, ImagePath, Layer, Package, Relationship};
+
+/// The files a cataloger wants to read. Paths and globs are relative to the
+/// image root (no leading `/`); globs use `globset` syntax where `*` does not
+/// cross `/`.
+#[derive(Clone, Debug, Default)]
+pub struct Claims {
+    pub paths: Vec<&'static str>,
+    pub globs: Vec<&'static str>,
+    /// Files larger than this are not read; a problem is reported instead.
+    pub max_bytes: u64,
+}
+
+/// What the catalogers may know about the image beyond their own files.
+#[derive(Clone, Debug, Default)]
+pub struct Context {
+    pub distro: Option<Distro>,
+}
+
+/// A problem with one file, located: `path (layer): reason`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    pub cataloger: &'static str,
+    pub path: ImagePath,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer: Option<Layer>,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.layer {
+            Some(layer) => write!(f, "{} (layer {}): {}", self.path, layer.index, self.reason),
+            None => write!(f, "{}: {}", self.path, self.reason),
+        }
+    }
+}
+
+/// What a cataloger found.
+#[derive(Clone, Debug, Default)]
+pub struct Found {
+    pub packages: Vec<Package>,
+    pub relationships: Vec<Relationship>,
+    pub problems: Vec<Problem>,
+}
+
+impl Found {
+    pub(crate) fn problem(&mut self, cataloger: &'static str, file: &FileRef<'_>, reason: impl Into<String>) {
+        self.problems.push(Problem {
+            cataloger,
+            path: file.path.clone(),
+            layer: file.layer.clone(),
+            reason: reason.into(),
+        });
+    }
+}
+
+/// A plug-in that reads claimed files and reports packages. Catalogers never
+/// walk the image themselves and never panic on input.
+pub trait Cataloger: Send + Sync {
+    /// A stable identifier, e.g. `dpkg-db`.
+    fn id(&self) -> &'static str;
+    /// Bumped when the cataloger's output changes for the same input.
+    fn version(&self) -> u32;
+    fn claims(&self) -> Claims;
+    /// Catalog the files this cataloger claimed, as the image looks now.
+    fn catalog(&self, files: &Files<'_>, context: &Context) -> Found;
+}
+
+/// The built-in catalogers, in the order they run.
+pub fn builtin() -> Vec<Box<dyn Cataloger>> {
+    vec![
+        Box::new(dpkg::DpkgCataloger),
+        Box::new(apk::ApkCataloger),
+        Box::new(rpm::RpmCataloger),
+    ]
+}
