@@ -13,7 +13,11 @@ impl Cataloger for DpkgCataloger {
     fn claims(&self) -> Claims {
         Claims {
             paths: vec!["var/lib/dpkg/status"],
-            globs: vec!["var/lib/dpkg/status.d/*", "var/lib/dpkg/info/*.list", "var/lib/dpkg/info/*.md5sums"],
+            globs: vec![
+                "var/lib/dpkg/status.d/*",
+                "var/lib/dpkg/info/*.list",
+                "var/lib/dpkg/info/*.md5sums",
+            ],
             max_bytes: 256 << 20,
         }
     }

@@ -27,7 +27,10 @@ impl<'a> Files<'a> {
         }
     }
 
-    pub(crate) fn with_unreadable(mut self, unreadable: Vec<(ImagePath, Option<Layer>, String)>) -> Files<'a> {
+    pub(crate) fn with_unreadable(
+        mut self,
+        unreadable: Vec<(ImagePath, Option<Layer>, String)>,
+    ) -> Files<'a> {
         self.unreadable = unreadable;
         self
     }
@@ -47,10 +50,15 @@ impl<'a> Files<'a> {
     }
 
     /// Files directly inside `dir` whose names end with `suffix`.
-    pub fn in_dir<'s>(&'s self, dir: &str, suffix: &'s str) -> impl Iterator<Item = &'s FileRef<'a>> + 's {
+    pub fn in_dir<'s>(
+        &'s self,
+        dir: &str,
+        suffix: &'s str,
+    ) -> impl Iterator<Item = &'s FileRef<'a>> + 's {
         let dir = ImagePath::new(dir).unwrap_or_default();
         self.files.iter().filter(move |f| {
-            f.path.parent().as_ref() == Some(&dir) && f.path.file_name().ends_with(suffix.as_bytes())
+            f.path.parent().as_ref() == Some(&dir)
+                && f.path.file_name().ends_with(suffix.as_bytes())
         })
     }
 

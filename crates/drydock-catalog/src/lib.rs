@@ -20,7 +20,8 @@ mod rpm;
 pub use distro::detect as detect_distro;
 pub use files::{FileRef, Files};
 
-use drydock_core::{Distro, ImagePath, Layer, Package, Relationship};
+pub use drydock_core::Problem;
+use drydock_core::{Distro, Package, Relationship};
 
 /// The files a cataloger wants to read. Paths and globs are relative to the
 /// image root (no leading `/`); globs use `globset` syntax where `*` does not
@@ -39,25 +40,6 @@ pub struct Context {
     pub distro: Option<Distro>,
 }
 
-/// A problem with one file, located: `path (layer): reason`.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct Problem {
-    pub cataloger: &'static str,
-    pub path: ImagePath,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub layer: Option<Layer>,
-    pub reason: String,
-}
-
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.layer {
-            Some(layer) => write!(f, "{} (layer {}): {}", self.path, layer.index, self.reason),
-            None => write!(f, "{}: {}", self.path, self.reason),
-        }
-    }
-}
-
 /// What a cataloger found.
 #[derive(Clone, Debug, Default)]
 pub struct Found {
@@ -67,9 +49,14 @@ pub struct Found {
 }
 
 impl Found {
-    pub(crate) fn problem(&mut self, cataloger: &'static str, file: &FileRef<'_>, reason: impl Into<String>) {
+    pub(crate) fn problem(
+        &mut self,
+        cataloger: &'static str,
+        file: &FileRef<'_>,
+        reason: impl Into<String>,
+    ) {
         self.problems.push(Problem {
-            cataloger,
+            cataloger: cataloger.to_owned(),
             path: file.path.clone(),
             layer: file.layer.clone(),
             reason: reason.into(),

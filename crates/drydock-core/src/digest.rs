@@ -64,9 +64,14 @@ impl Digest {
             other => return Err(DigestError::UnsupportedAlgorithm(other.to_owned())),
         };
         if hex.len() != algorithm.hex_len()
-            || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            || !hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         {
-            return Err(DigestError::Malformed(format!("{}:{hex}", algorithm.as_str())));
+            return Err(DigestError::Malformed(format!(
+                "{}:{hex}",
+                algorithm.as_str()
+            )));
         }
         Ok(Digest {
             algorithm,
@@ -169,7 +174,11 @@ mod tests {
     #[test]
     fn parse_rejects_bad_digests() {
         assert!("sha256:abc".parse::<Digest>().is_err());
-        assert!("md5:d41d8cd98f00b204e9800998ecf8427e".parse::<Digest>().is_err());
+        assert!(
+            "md5:d41d8cd98f00b204e9800998ecf8427e"
+                .parse::<Digest>()
+                .is_err()
+        );
         assert!("nocolon".parse::<Digest>().is_err());
         let upper = format!("sha256:{}", "A".repeat(64));
         assert!(upper.parse::<Digest>().is_err());

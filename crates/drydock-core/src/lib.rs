@@ -17,7 +17,8 @@ pub use digest::{Algorithm, Digest, DigestError, Hasher, to_hex};
 pub use distro::Distro;
 pub use image::{ImageMetadata, LayerMetadata, SourceMetadata};
 pub use package::{
-    Ecosystem, Layer, Location, OwnedFile, Package, PackageKind, Relationship, SourcePackage,
+    Ecosystem, Layer, Location, OwnedFile, Package, PackageKind, Problem, Relationship,
+    SourcePackage,
 };
 pub use path::{ImagePath, PathError};
 pub use purl::Purl;

@@ -96,3 +96,22 @@ pub struct Relationship {
     pub to: String,
     pub kind: String,
 }
+
+/// A problem with one file, located: `path (layer): reason`. Data, not a log line.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    pub cataloger: String,
+    pub path: ImagePath,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer: Option<Layer>,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.layer {
+            Some(layer) => write!(f, "{} (layer {}): {}", self.path, layer.index, self.reason),
+            None => write!(f, "{}: {}", self.path, self.reason),
+        }
+    }
+}

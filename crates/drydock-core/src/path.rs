@@ -182,15 +182,30 @@ mod tests {
 
     #[test]
     fn tar_paths_reject_absolute_and_traversal() {
-        assert!(matches!(ImagePath::from_tar(b"/etc/passwd"), Err(PathError::Absolute(_))));
-        assert!(matches!(ImagePath::from_tar(b"a/../../x"), Err(PathError::Traversal(_))));
-        assert!(matches!(ImagePath::from_tar(b"../x"), Err(PathError::Traversal(_))));
+        assert!(matches!(
+            ImagePath::from_tar(b"/etc/passwd"),
+            Err(PathError::Absolute(_))
+        ));
+        assert!(matches!(
+            ImagePath::from_tar(b"a/../../x"),
+            Err(PathError::Traversal(_))
+        ));
+        assert!(matches!(
+            ImagePath::from_tar(b"../x"),
+            Err(PathError::Traversal(_))
+        ));
     }
 
     #[test]
     fn links_resolve_inside_the_root() {
-        assert_eq!(ImagePath::resolve_link(&p("etc"), b"../usr/lib/os-release"), p("usr/lib/os-release"));
-        assert_eq!(ImagePath::resolve_link(&p("etc"), b"../../../../etc/shadow"), p("etc/shadow"));
+        assert_eq!(
+            ImagePath::resolve_link(&p("etc"), b"../usr/lib/os-release"),
+            p("usr/lib/os-release")
+        );
+        assert_eq!(
+            ImagePath::resolve_link(&p("etc"), b"../../../../etc/shadow"),
+            p("etc/shadow")
+        );
         assert_eq!(ImagePath::resolve_link(&p("a/b"), b"/x/./y"), p("x/y"));
     }
 

@@ -169,7 +169,9 @@ mod tests {
             purl.to_string(),
             "pkg:deb/debian/libstdc%2B%2B6@1:12.2.0-14%2Bdeb12u1"
         );
-        let npm = Purl::new("npm", "core").with_namespace("@angular").with_version("1.0 beta");
+        let npm = Purl::new("npm", "core")
+            .with_namespace("@angular")
+            .with_version("1.0 beta");
         assert_eq!(npm.to_string(), "pkg:npm/%40angular/core@1.0%20beta");
     }
 }
