@@ -10,13 +10,13 @@
 )]
 
 mod apk;
-// mod dispatch;
+mod dispatch;
 mod distro;
 mod dpkg;
 mod files;
 mod rpm;
 
-// pub use dispatch::{Catalog, Dispatcher};
+pub use dispatch::{Catalog, Dispatcher, catalog_source};
 pub use distro::detect as detect_distro;
 pub use files::{FileRef, Files};
 

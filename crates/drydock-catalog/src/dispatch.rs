@@ -1,0 +1,228 @@
+//! The dispatcher: every cataloger's claims compiled into one matcher (one
+//! lookup per tar entry), catalogers re-run after each layer that changed
+//! their files, and each package attributed to the layer that introduced it.
+use std::collections::{HashMap, HashSet};
+
+use drydock_core::{Distro, ImagePath, Layer, Package, PackageKind, Problem, Relationship};
+use drydock_oci::{Content, OciError, Source, View, Visitor};
+use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+
+use crate::{Cataloger, Context, FileRef, Files, Found};
+
+/// Owner index used for the distro detector's claims.
+const DISTRO: usize = usize::MAX;
+const DISTRO_CAP: u64 = 1 << 20;
+
+/// The package identity used for layer attribution: stable across layers
+/// even when the distro (and so the purl) changes.
+type Key = (PackageKind, String, String, Option<String>);
+
+/// The result of cataloging a source.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    pub distro: Option<Distro>,
+    pub packages: Vec<Package>,
+    pub relationships: Vec<Relationship>,
+    pub problems: Vec<Problem>,
+}
+
+pub struct Dispatcher {
+    catalogers: Vec<Box<dyn Cataloger>>,
+    exact: HashMap<ImagePath, Vec<(usize, u64)>>,
+    globs: GlobSet,
+    glob_owners: Vec<(usize, u64)>,
+    context: Context,
+    /// Per cataloger: package key → the layer that introduced it.
+    introduced: Vec<HashMap<Key, Layer>>,
+}
+
+fn compile(pattern: &str) -> Option<Glob> {
+    GlobBuilder::new(pattern).literal_separator(true).build().ok()
+}
+
+impl Dispatcher {
+    pub fn new(catalogers: Vec<Box<dyn Cataloger>>) -> Dispatcher {
+        let mut exact: HashMap<ImagePath, Vec<(usize, u64)>> = HashMap::new();
+        let mut builder = GlobSetBuilder::new();
+        let mut glob_owners = Vec::new();
+        for path in crate::distro::CLAIMS {
+            if let Ok(path) = ImagePath::new(path) {
+                exact.entry(path).or_default().push((DISTRO, DISTRO_CAP));
+            }
+        }
+        for (owner, cataloger) in catalogers.iter().enumerate() {
+            let claims = cataloger.claims();
+            for path in &claims.paths {
+                if let Ok(path) = ImagePath::new(path) {
+                    exact.entry(path).or_default().push((owner, claims.max_bytes));
+                }
+            }
+            for pattern in &claims.globs {
+                // Built-in patterns are fixed strings; a bad one is a bug caught by tests.
+                if let Some(glob) = compile(pattern) {
+                    builder.add(glob);
+                    glob_owners.push((owner, claims.max_bytes));
+                }
+            }
+        }
+        let globs = builder.build().unwrap_or_else(|_| GlobSet::empty());
+        let introduced = catalogers.iter().map(|_| HashMap::new()).collect();
+        Dispatcher {
+            catalogers,
+            exact,
+            globs,
+            glob_owners,
+            context: Context::default(),
+            introduced,
+        }
+    }
+
+    /// The catalogers (and the distro detector) that claim `path`, with caps.
+    fn owners(&self, path: &ImagePath) -> Vec<(usize, u64)> {
+        let mut owners: Vec<(usize, u64)> = self.exact.get(path).cloned().unwrap_or_default();
+        if !self.globs.is_empty() {
+            let candidate = std::path::Path::new(std::ffi::OsStr::from_bytes_compat(path.as_bytes()));
+            for index in self.globs.matches(candidate) {
+                if let Some(owner) = self.glob_owners.get(index) {
+                    owners.push(*owner);
+                }
+            }
+        }
+        owners
+    }
+
+    fn claimed_by(&self, owner: usize, path: &ImagePath) -> bool {
+        self.owners(path).iter().any(|(o, _)| *o == owner)
+    }
+
+    /// The files of one owner as the view holds them now.
+    fn files<'v>(&self, owner: usize, view: &'v View<'_>) -> Files<'v> {
+        let mut paths: Vec<ImagePath> = view.paths(|p| self.claimed_by(owner, p)).collect();
+        // Exact claims reached only through symlinked directories.
+        for (path, owners) in &self.exact {
+            if owners.iter().any(|(o, _)| *o == owner) && view.entry(path).is_none() {
+                paths.push(path.clone());
+            }
+        }
+        let mut files = Vec::new();
+        let mut unreadable = Vec::new();
+        for path in paths {
+            match view.read(&path) {
+                Content::File { bytes, layer, .. } => files.push(FileRef {
+                    path,
+                    bytes,
+                    layer: view.layer(layer).cloned(),
+                }),
+                Content::Absent => {}
+                Content::Unreadable(reason) => {
+                    let layer = view.entry(&path).and_then(|e| view.layer(e.layer).cloned());
+                    unreadable.push((path, layer, reason));
+                }
+            }
+        }
+        Files::new(files).with_unreadable(unreadable)
+    }
+
+    fn detect_distro(&mut self, view: &View<'_>) {
+        let files = self.files(DISTRO, view);
+        self.context.distro = crate::distro::detect(&files);
+    }
+
+    fn run(&self, owner: usize, view: &View<'_>) -> Found {
+        let Some(cataloger) = self.catalogers.get(owner) else {
+            return Found::default();
+        };
+        let files = self.files(owner, view);
+        let mut found = cataloger.catalog(&files, &self.context);
+        for (path, layer, reason) in files.unreadable() {
+            found.problems.push(Problem {
+                cataloger: cataloger.id().to_owned(),
+                path: path.clone(),
+                layer: layer.clone(),
+                reason: reason.clone(),
+            });
+        }
+        found
+    }
+
+    /// Catalog the final state: every cataloger once, packages attributed.
+    pub fn finish(mut self, view: &View<'_>) -> Catalog {
+        self.detect_distro(view);
+        let mut catalog = Catalog {
+            distro: self.context.distro.clone(),
+            ..Catalog::default()
+        };
+        for owner in 0..self.catalogers.len() {
+            let found = self.run(owner, view);
+            let introduced = self.introduced.get(owner);
+            for mut package in found.packages {
+                if package.layer.is_none() {
+                    package.layer = introduced.and_then(|m| m.get(&key(&package))).cloned();
+                }
+                catalog.packages.push(package);
+            }
+            catalog.relationships.extend(found.relationships);
+            catalog.problems.extend(found.problems);
+        }
+        catalog
+    }
+}
+
+fn key(package: &Package) -> Key {
+    (package.kind, package.name.clone(), package.version.clone(), package.arch.clone())
+}
+
+/// `OsStr::from_bytes` without naming the unix extension trait at each use.
+trait FromBytesCompat {
+    fn from_bytes_compat(bytes: &[u8]) -> &Self;
+}
+
+impl FromBytesCompat for std::ffi::OsStr {
+    fn from_bytes_compat(bytes: &[u8]) -> &Self {
+        std::os::unix::ffi::OsStrExt::from_bytes(bytes)
+    }
+}
+
+impl Visitor for Dispatcher {
+    fn claim(&self, path: &ImagePath) -> Option<u64> {
+        self.owners(path).into_iter().map(|(_, cap)| cap).max()
+    }
+
+    fn exact_claims(&self) -> Vec<ImagePath> {
+        self.exact.keys().cloned().collect()
+    }
+
+    fn layer_done(&mut self, view: &View<'_>, layer: &Layer, changed: &[ImagePath]) {
+        if changed.is_empty() {
+            return;
+        }
+        let mut owners: HashSet<usize> = HashSet::new();
+        for path in changed {
+            owners.extend(self.owners(path).into_iter().map(|(o, _)| o));
+        }
+        if owners.contains(&DISTRO) {
+            self.detect_distro(view);
+        }
+        for owner in owners {
+            if owner == DISTRO {
+                continue;
+            }
+            let found = self.run(owner, view);
+            let Some(introduced) = self.introduced.get_mut(owner) else {
+                continue;
+            };
+            let keys: HashSet<Key> = found.packages.iter().map(key).collect();
+            introduced.retain(|k, _| keys.contains(k));
+            for k in keys {
+                introduced.entry(k).or_insert_with(|| layer.clone());
+            }
+        }
+    }
+}
+
+/// Walk `source` once with the given catalogers.
+pub fn catalog_source(source: &Source, catalogers: Vec<Box<dyn Cataloger>>) -> Result<Catalog, OciError> {
+    let mut dispatcher = Dispatcher::new(catalogers);
+    let walk = source.walk(&mut dispatcher)?;
+    Ok(dispatcher.finish(&walk.view()))
+}

@@ -1,0 +1,22 @@
+//! Container images: sources (OCI layouts and archives, docker archives,
+//! directories), blob verification, and the single streaming pass over
+//! layers that feeds a [`Visitor`].
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod dir;
+mod error;
+mod image;
+mod layer;
+mod spec;
+mod store;
+mod walk;
+
+pub use error::{BlobError, LayerError, OciError};
+pub use image::{Source, SourceRef};
+pub use spec::Platform;
+pub use walk::{Content, Entry, EntryKind, View, Visitor, Walk};

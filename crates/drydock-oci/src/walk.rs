@@ -1,0 +1,454 @@
+//! The single pass: layers applied in order to a metadata tree, claimed file
+//! content captured as it streams by, whiteouts applied as they are met.
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Read;
+use std::ops::Bound;
+use std::sync::Arc;
+
+use drydock_core::{ImagePath, Layer};
+
+use crate::error::LayerError;
+
+/// Links followed while resolving one path before it counts as a loop
+/// (the kernel's MAXSYMLINKS).
+const MAX_LINK_HOPS: usize = 40;
+
+/// The consumer of a walk: says which files it wants and hears about every
+/// layer. Implemented above this crate (drydock-catalog's dispatcher).
+pub trait Visitor {
+    /// The byte cap when the content of `path` is wanted, `None` otherwise.
+    fn claim(&self, path: &ImagePath) -> Option<u64>;
+    /// Exact paths wanted even when reached only through a symlinked
+    /// directory (e.g. `lib/apk/db/installed` with `lib -> usr/lib`).
+    fn exact_claims(&self) -> Vec<ImagePath>;
+    /// Called after each layer with the claimed paths it changed.
+    fn layer_done(&mut self, view: &View<'_>, layer: &Layer, changed: &[ImagePath]);
+}
+
+/// What one entry of the image is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Dir,
+    Symlink(Box<[u8]>),
+    /// A hard link to `target`, whose entry came from layer `target_layer`.
+    HardLink {
+        target: ImagePath,
+        target_layer: usize,
+    },
+    Other,
+}
+
+/// Metadata of one entry, as the last layer that touched it left it.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub kind: EntryKind,
+    pub mode: u32,
+    pub size: u64,
+    pub layer: usize,
+}
+
+#[derive(Clone, Debug)]
+struct Captured {
+    bytes: Arc<[u8]>,
+    layer: usize,
+}
+
+/// How reading a claimed path ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content<'a> {
+    /// The content, the path it resolved to and the layer it came from.
+    File {
+        bytes: &'a [u8],
+        resolved: ImagePath,
+        layer: usize,
+    },
+    /// No such file.
+    Absent,
+    /// The path exists but its content cannot be had; the reason says why.
+    Unreadable(String),
+}
+
+/// The image state during and after the walk.
+#[derive(Default)]
+pub struct Walk {
+    entries: BTreeMap<Vec<u8>, Entry>,
+    captured: HashMap<Vec<u8>, Captured>,
+    /// Content of files captured by the fix-up pass, by (path, layer).
+    late: HashMap<(Vec<u8>, usize), Arc<[u8]>>,
+    /// Claimed paths whose content could not be kept (too large …).
+    unreadable: HashMap<Vec<u8>, (usize, String)>,
+    /// Symlink targets of claimed links, captured when they stream by later.
+    link_targets: HashSet<Vec<u8>>,
+    layers: Vec<Layer>,
+    changed: Vec<ImagePath>,
+}
+
+/// A read-only view of the walk, for visitors.
+pub struct View<'w> {
+    walk: &'w Walk,
+}
+
+/// A tar-like entry fed to [`Walk::apply`].
+pub struct RawEntry<'a> {
+    pub path: ImagePath,
+    pub kind: EntryKind,
+    pub mode: u32,
+    pub size: u64,
+    /// The content, for regular files; read only when claimed.
+    pub content: Option<&'a mut dyn Read>,
+}
+
+impl Walk {
+    pub fn new() -> Walk {
+        Walk::default()
+    }
+
+    pub fn view(&self) -> View<'_> {
+        View { walk: self }
+    }
+
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    pub(crate) fn begin_layer(&mut self, layer: Layer) {
+        self.layers.push(layer);
+        self.changed.clear();
+    }
+
+    fn current_layer(&self) -> usize {
+        self.layers.len().saturating_sub(1)
+    }
+
+    pub(crate) fn end_layer(&mut self, visitor: &mut dyn Visitor) {
+        let changed = std::mem::take(&mut self.changed);
+        let mut changed: Vec<ImagePath> = changed;
+        changed.sort();
+        changed.dedup();
+        if let Some(layer) = self.layers.last().cloned() {
+            visitor.layer_done(&self.view(), &layer, &changed);
+        }
+    }
+
+    fn wants(&self, visitor: &dyn Visitor, path: &ImagePath) -> Option<u64> {
+        visitor.claim(path).or_else(|| {
+            self.link_targets
+                .contains(path.as_bytes())
+                .then_some(u64::MAX)
+        })
+    }
+
+    /// Apply one whiteout entry (`dir/.wh.name` or `dir/.wh..wh..opq`).
+    /// Returns false when the entry is not a whiteout.
+    fn whiteout(&mut self, path: &ImagePath) -> bool {
+        let name = path.file_name();
+        let Some(hidden) = name.strip_prefix(b".wh.") else {
+            return false;
+        };
+        let dir = path.parent().unwrap_or_default();
+        let layer = self.current_layer();
+        if hidden == b".wh..opq" {
+            // Opaque: everything below `dir` from lower layers goes.
+            self.remove_below(dir.as_bytes(), layer, false);
+        } else if hidden.starts_with(b".wh.") {
+            // Other aufs metadata (`.wh..wh.plnk`, …): not part of the image.
+        } else {
+            let target = dir.join(hidden);
+            self.remove_below(target.as_bytes(), layer, true);
+        }
+        true
+    }
+
+    /// Remove entries below `path` (and `path` itself when `inclusive`) that
+    /// came from layers below `layer`.
+    fn remove_below(&mut self, path: &[u8], layer: usize, inclusive: bool) {
+        let mut doomed: Vec<Vec<u8>> = Vec::new();
+        if inclusive && self.entries.get(path).is_some_and(|e| e.layer < layer) {
+            doomed.push(path.to_vec());
+        }
+        let mut prefix = path.to_vec();
+        if !prefix.is_empty() {
+            prefix.push(b'/');
+        }
+        for (key, entry) in self
+            .entries
+            .range::<[u8], _>((Bound::Included(prefix.as_slice()), Bound::Unbounded))
+        {
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            if entry.layer < layer {
+                doomed.push(key.clone());
+            }
+        }
+        for key in doomed {
+            self.forget(&key);
+        }
+    }
+
+    fn forget(&mut self, key: &[u8]) {
+        self.entries.remove(key);
+        if self.captured.remove(key).is_some() || self.unreadable.remove(key).is_some() {
+            if let Ok(path) = ImagePath::new(key) {
+                self.changed.push(path);
+            }
+        }
+    }
+
+    /// Apply one entry of the current layer.
+    pub(crate) fn apply(&mut self, visitor: &dyn Visitor, entry: RawEntry<'_>) -> Result<(), LayerError> {
+        let layer = self.current_layer();
+        if self.whiteout(&entry.path) {
+            return Ok(());
+        }
+        if entry.path.is_root() {
+            return Ok(());
+        }
+        let key = entry.path.as_bytes().to_vec();
+        // A non-directory replaces whatever was below it; a directory over a
+        // lower non-directory replaces it too.
+        if let Some(old) = self.entries.get(&key) {
+            let both_dirs = old.kind == EntryKind::Dir && entry.kind == EntryKind::Dir;
+            if !both_dirs && old.layer < layer {
+                self.remove_below(&key, layer, false);
+            }
+        }
+        let claimed = self.wants(visitor, &entry.path);
+        let kind = match entry.kind {
+            EntryKind::HardLink { target, .. } => {
+                let target_layer = self.entries.get(target.as_bytes()).map_or(layer, |e| e.layer);
+                EntryKind::HardLink {
+                    target,
+                    target_layer,
+                }
+            }
+            other => other,
+        };
+        let mut size = entry.size;
+        match (&kind, claimed) {
+            (EntryKind::File, Some(cap)) => {
+                if entry.size > cap {
+                    self.captured.remove(&key);
+                    self.unreadable.insert(
+                        key.clone(),
+                        (layer, format!("file is {} bytes, more than the {cap}-byte limit", entry.size)),
+                    );
+                } else if let Some(reader) = entry.content {
+                    let mut bytes = Vec::with_capacity(usize::try_from(entry.size.min(1 << 20)).unwrap_or(0));
+                    reader
+                        .take(entry.size)
+                        .read_to_end(&mut bytes)
+                        .map_err(|source| LayerError::Content {
+                            entry: entry.path.to_display(),
+                            source,
+                        })?;
+                    size = bytes.len() as u64;
+                    self.unreadable.remove(&key);
+                    self.captured.insert(
+                        key.clone(),
+                        Captured {
+                            bytes: bytes.into(),
+                            layer,
+                        },
+                    );
+                }
+                self.changed.push(entry.path.clone());
+            }
+            (EntryKind::HardLink { target, target_layer }, Some(_)) => {
+                match self.captured.get(target.as_bytes()).filter(|c| c.layer == *target_layer) {
+                    Some(found) => {
+                        let found = found.clone();
+                        size = found.bytes.len() as u64;
+                        self.captured.insert(key.clone(), Captured { bytes: found.bytes, layer });
+                    }
+                    None => {
+                        // Read later by the fix-up pass (see `missing`).
+                        self.captured.remove(&key);
+                    }
+                }
+                self.changed.push(entry.path.clone());
+            }
+            (EntryKind::Symlink(target), Some(_)) => {
+                let dir = entry.path.parent().unwrap_or_default();
+                let resolved = ImagePath::resolve_link(&dir, target);
+                self.link_targets.insert(resolved.as_bytes().to_vec());
+                self.captured.remove(&key);
+                self.changed.push(entry.path.clone());
+            }
+            (_, Some(_)) => {
+                if self.captured.remove(&key).is_some() {
+                    self.changed.push(entry.path.clone());
+                }
+            }
+            (_, None) => {
+                if self.captured.remove(&key).is_some() {
+                    self.changed.push(entry.path.clone());
+                }
+            }
+        }
+        // A captured symlink target may be read by a claimed link; tell the
+        // visitor the link's content changed too.
+        if claimed.is_none() && self.link_targets.contains(&key) {
+            self.changed.push(entry.path.clone());
+        }
+        self.entries.insert(
+            key,
+            Entry {
+                kind,
+                mode: entry.mode,
+                size,
+                layer,
+            },
+        );
+        Ok(())
+    }
+
+    /// The (layer, path) pairs whose content a claimed path needs but the
+    /// stream passed before anyone knew: targets of links that came first,
+    /// claimed paths behind symlinked directories, hard links to unclaimed
+    /// files.
+    pub(crate) fn missing(&self, visitor: &dyn Visitor) -> BTreeMap<usize, HashSet<Vec<u8>>> {
+        let mut wanted: Vec<ImagePath> = visitor.exact_claims();
+        for key in self.entries.keys() {
+            if let Ok(path) = ImagePath::new(key) {
+                if visitor.claim(&path).is_some() {
+                    wanted.push(path);
+                }
+            }
+        }
+        let mut missing: BTreeMap<usize, HashSet<Vec<u8>>> = BTreeMap::new();
+        for path in wanted {
+            let Ok(resolved) = self.resolve(&path) else {
+                continue;
+            };
+            let Some(entry) = self.entries.get(resolved.as_bytes()) else {
+                continue;
+            };
+            let (target, layer) = match &entry.kind {
+                EntryKind::File => (resolved.as_bytes().to_vec(), entry.layer),
+                EntryKind::HardLink { target, target_layer } => {
+                    if self.captured.get(resolved.as_bytes()).is_some_and(|c| c.layer == entry.layer) {
+                        continue;
+                    }
+                    (target.as_bytes().to_vec(), *target_layer)
+                }
+                _ => continue,
+            };
+            let have = self.captured.get(&target).is_some_and(|c| c.layer == layer)
+                || self.late.contains_key(&(target.clone(), layer))
+                || self.unreadable.contains_key(resolved.as_bytes());
+            if !have {
+                missing.entry(layer).or_default().insert(target);
+            }
+        }
+        missing
+    }
+
+    /// Store content found by the fix-up pass.
+    pub(crate) fn store_late(&mut self, path: Vec<u8>, layer: usize, bytes: Vec<u8>) {
+        self.late.insert((path, layer), bytes.into());
+    }
+
+    /// Follow symlinks in every component of `path`, inside the root.
+    pub fn resolve(&self, path: &ImagePath) -> Result<ImagePath, String> {
+        let mut hops = 0usize;
+        let mut pending: Vec<Vec<u8>> = path.components().rev().map(<[u8]>::to_vec).collect();
+        let mut current = ImagePath::root();
+        while let Some(component) = pending.pop() {
+            if component == b".." {
+                current = current.parent().unwrap_or_default();
+                continue;
+            }
+            let next = current.join(&component);
+            match self.entries.get(next.as_bytes()).map(|e| &e.kind) {
+                Some(EntryKind::Symlink(target)) => {
+                    hops += 1;
+                    if hops > MAX_LINK_HOPS {
+                        return Err(format!("too many levels of symbolic links resolving {path}"));
+                    }
+                    if target.first() == Some(&b'/') {
+                        current = ImagePath::root();
+                    }
+                    for part in target.split(|&b| b == b'/').rev() {
+                        match part {
+                            b"" | b"." => {}
+                            other => pending.push(other.to_vec()),
+                        }
+                    }
+                }
+                _ => current = next,
+            }
+        }
+        Ok(current)
+    }
+}
+
+impl View<'_> {
+    /// The entry at `path` exactly (no link resolution).
+    pub fn entry(&self, path: &ImagePath) -> Option<&Entry> {
+        self.walk.entries.get(path.as_bytes())
+    }
+
+    /// Paths in the image that are claimed by `claim` (literal paths).
+    pub fn paths<'s>(&'s self, mut filter: impl FnMut(&ImagePath) -> bool + 's) -> impl Iterator<Item = ImagePath> + 's {
+        self.walk
+            .entries
+            .keys()
+            .filter_map(|k| ImagePath::new(k).ok())
+            .filter(move |p| filter(p))
+    }
+
+    /// The layer description for an index.
+    pub fn layer(&self, index: usize) -> Option<&Layer> {
+        self.walk.layers.get(index)
+    }
+
+    /// Read a claimed path, following symlinks and hard links inside the root.
+    pub fn read(&self, path: &ImagePath) -> Content<'_> {
+        let walk = self.walk;
+        let resolved = match walk.resolve(path) {
+            Ok(resolved) => resolved,
+            Err(reason) => return Content::Unreadable(reason),
+        };
+        let key = resolved.as_bytes();
+        let Some(entry) = walk.entries.get(key) else {
+            return Content::Absent;
+        };
+        if let Some((_, reason)) = walk.unreadable.get(key) {
+            return Content::Unreadable(reason.clone());
+        }
+        let (target, layer) = match &entry.kind {
+            EntryKind::File => (key.to_vec(), entry.layer),
+            EntryKind::HardLink { target, target_layer } => {
+                if let Some(c) = walk.captured.get(key).filter(|c| c.layer == entry.layer) {
+                    return Content::File {
+                        bytes: &c.bytes,
+                        resolved,
+                        layer: c.layer,
+                    };
+                }
+                (target.as_bytes().to_vec(), *target_layer)
+            }
+            EntryKind::Dir => return Content::Unreadable("is a directory".into()),
+            EntryKind::Symlink(_) | EntryKind::Other => {
+                return Content::Unreadable("is not a regular file".into());
+            }
+        };
+        if let Some(c) = walk.captured.get(&target).filter(|c| c.layer == layer) {
+            return Content::File {
+                bytes: &c.bytes,
+                resolved,
+                layer,
+            };
+        }
+        if let Some(bytes) = walk.late.get(&(target, layer)) {
+            return Content::File {
+                bytes,
+                resolved,
+                layer,
+            };
+        }
+        Content::Unreadable("content was not read (target of a link not found in its layer)".into())
+    }
+}
