@@ -1,0 +1,108 @@
+//! Dev-only helpers for drydock's tests: tool checks, a real Debian image
+//! built by the reference tools (debootstrap, dpkg, umoci, skopeo) in every
+//! layout and compression, an [`ImageTester`] that runs one expectation over
+//! all of them, and builders for hostile OCI layouts and tar streams.
+//!
+//! Test code: panicking on a broken fixture is the right failure mode here.
+#![expect(
+    clippy::missing_panics_doc,
+    reason = "test helpers panic on broken fixtures"
+)]
+
+mod debian;
+mod oci;
+mod tar;
+mod tester;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub use debian::fixture_cache;
+pub use debian::{DebianFixture, DpkgEntry, debian_fixture};
+pub use oci::{
+    Blob, MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_GZIP, MEDIA_TYPE_LAYER_TAR, MEDIA_TYPE_LAYER_ZSTD,
+    MEDIA_TYPE_MANIFEST, OciImage, WrittenImage, host_oci_architecture, sha256_hex,
+};
+pub use tar::{RawTar, TarEntry, gzip, header as tar_header};
+pub use tester::{Case, ImageTester, Layout};
+
+/// The workspace root (the directory holding the top-level `Cargo.toml`).
+pub fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .ancestors()
+        .nth(2)
+        .expect("crates/drydock-test sits two levels below the workspace root")
+        .to_path_buf()
+}
+
+/// True when running under CI (`CI` set to anything but empty/`false`/`0`).
+pub fn in_ci() -> bool {
+    std::env::var_os("CI")
+        .is_some_and(|value| !value.is_empty() && value != "false" && value != "0")
+}
+
+/// Reports a missing prerequisite: a hard failure under CI, a loud skip
+/// locally. Returns `false` so callers can `return` from the test.
+pub fn missing(what: &str) -> bool {
+    assert!(!in_ci(), "test needs {what}: install it (see .ci/run)");
+    eprintln!();
+    eprintln!("==================== SKIPPED: needs {what} ====================");
+    eprintln!();
+    false
+}
+
+/// Whether `name` is an executable on `PATH` (or the absolute path exists).
+pub fn tool_exists(name: &str) -> bool {
+    if name.contains('/') {
+        return Path::new(name).is_file();
+    }
+    let Some(path) = std::env::var_os("PATH") else {
+        return false;
+    };
+    let mut dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
+    // debootstrap and friends live in sbin, which a non-login PATH may lack.
+    dirs.extend(["/usr/sbin", "/sbin"].map(PathBuf::from));
+    dirs.iter().any(|dir| dir.join(name).is_file())
+}
+
+/// `true` when `name` is installed. Otherwise: panics with "test needs `name`"
+/// under CI, prints a loud `SKIPPED: needs name` locally and returns `false`.
+pub fn require_tool(name: &str) -> bool {
+    tool_exists(name) || missing(&format!("`{name}`"))
+}
+
+/// `true` when every tool in `names` is installed (checks all, reports the first missing).
+pub fn require_tools(names: &[&str]) -> bool {
+    names.iter().all(|name| require_tool(name))
+}
+
+/// `true` when running as root (the Debian fixture needs debootstrap and a chroot).
+pub fn require_root() -> bool {
+    let uid = Command::new("id")
+        .arg("-u")
+        .output()
+        .ok()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned());
+    uid.as_deref() == Some("0")
+        || missing("root (debootstrap and `dpkg --root` chroot into the image)")
+}
+
+/// `true` when `python3` can import every module in `modules`.
+pub fn require_python_modules(modules: &[&str]) -> bool {
+    if !require_tool("python3") {
+        return false;
+    }
+    let script = modules
+        .iter()
+        .map(|module| format!("import {module}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let ok = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    ok || missing(&format!(
+        "python3 modules {modules:?} (`pip install jsonschema referencing` or apt `python3-jsonschema`)"
+    ))
+}
