@@ -47,7 +47,7 @@ fn script_path() -> PathBuf {
 
 /// Where fixtures are cached (`DRYDOCK_FIXTURE_CACHE` overrides).
 pub fn fixture_cache() -> PathBuf {
-    std::env::var_os("DRYDOCK_FIXTURE_CACHE").map_or_else(
+    crate::env_var_os("DRYDOCK_FIXTURE_CACHE").map_or_else(
         || crate::workspace_root().join(".cache").join("fixtures"),
         PathBuf::from,
     )

@@ -36,10 +36,19 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The one place this crate reads the environment: the test harness's own
+/// variables (`CI`, `PATH`, `DRYDOCK_FIXTURE_CACHE`), not drydock's settings.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "dev-only crate; drydock_ops::EnvVars is for drydock's own configuration"
+)]
+pub(crate) fn env_var_os(name: &str) -> Option<std::ffi::OsString> {
+    std::env::var_os(name)
+}
+
 /// True when running under CI (`CI` set to anything but empty/`false`/`0`).
 pub fn in_ci() -> bool {
-    std::env::var_os("CI")
-        .is_some_and(|value| !value.is_empty() && value != "false" && value != "0")
+    env_var_os("CI").is_some_and(|value| !value.is_empty() && value != "false" && value != "0")
 }
 
 /// Reports a missing prerequisite: a hard failure under CI, a loud skip
@@ -57,7 +66,7 @@ pub fn tool_exists(name: &str) -> bool {
     if name.contains('/') {
         return Path::new(name).is_file();
     }
-    let Some(path) = std::env::var_os("PATH") else {
+    let Some(path) = env_var_os("PATH") else {
         return false;
     };
     let mut dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
