@@ -19,4 +19,4 @@ mod walk;
 pub use error::{BlobError, LayerError, OciError};
 pub use image::{Source, SourceRef};
 pub use spec::Platform;
-pub use walk::{Content, Entry, EntryKind, View, Visitor, Walk};
+pub use walk::{Content, Entry, EntryKind, View, Visitor, Walk, walk_layers};

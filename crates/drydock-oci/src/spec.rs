@@ -82,8 +82,6 @@ impl std::fmt::Display for Platform {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Index {
     #[serde(default)]
-    pub(crate) media_type: Option<String>,
-    #[serde(default)]
     pub(crate) manifests: Vec<Descriptor>,
 }
 

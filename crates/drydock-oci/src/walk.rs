@@ -90,13 +90,13 @@ pub struct View<'w> {
 }
 
 /// A tar-like entry fed to [`Walk::apply`].
-pub struct RawEntry<'a> {
-    pub path: ImagePath,
-    pub kind: EntryKind,
-    pub mode: u32,
-    pub size: u64,
+pub(crate) struct RawEntry<'a> {
+    pub(crate) path: ImagePath,
+    pub(crate) kind: EntryKind,
+    pub(crate) mode: u32,
+    pub(crate) size: u64,
     /// The content, for regular files; read only when claimed.
-    pub content: Option<&'a mut dyn Read>,
+    pub(crate) content: Option<&'a mut dyn Read>,
 }
 
 impl Walk {
@@ -451,4 +451,37 @@ impl View<'_> {
         }
         Content::Unreadable("content was not read (target of a link not found in its layer)".into())
     }
+}
+
+/// Walk a sequence of layer blobs held in memory (tar, gzip or zstd), as
+/// one image: for tests and fuzzing. No digests are checked.
+pub fn walk_layers(layers: &[&[u8]], visitor: &mut dyn Visitor) -> Result<Walk, LayerError> {
+    let mut walk = Walk::new();
+    for (index, bytes) in layers.iter().enumerate() {
+        walk.begin_layer(Layer {
+            index,
+            digest: None,
+            diff_id: None,
+        });
+        let raw: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(bytes.to_vec()));
+        crate::layer::read_layer(
+            raw,
+            &crate::layer::Expect::default(),
+            &mut walk,
+            &crate::layer::Mode::Apply(&*visitor),
+        )?;
+        walk.end_layer(visitor);
+    }
+    let missing = walk.missing(&*visitor);
+    for (index, paths) in missing {
+        let Some(bytes) = layers.get(index) else { continue };
+        let raw: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(bytes.to_vec()));
+        crate::layer::read_layer(
+            raw,
+            &crate::layer::Expect::default(),
+            &mut walk,
+            &crate::layer::Mode::Capture(&paths, index),
+        )?;
+    }
+    Ok(walk)
 }

@@ -1,0 +1,33 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use drydock_ops::SbomSettings;
+use drydock_sbom::Format;
+
+#[derive(Args)]
+pub(crate) struct SbomArgs {
+    /// docker-archive:PATH, oci-archive:PATH, oci-dir:PATH, dir:PATH, or a path (auto-detected)
+    source: String,
+    /// Output format: cyclonedx-json, spdx-json, json, table
+    #[arg(short, long, default_value = "table")]
+    format: Format,
+    /// Write to FILE instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Platform to choose from a multi-platform image: os/arch[/variant]
+    #[arg(long)]
+    platform: Option<String>,
+}
+
+pub(crate) fn run(args: SbomArgs) -> anyhow::Result<ExitCode> {
+    let SbomArgs {
+        source,
+        format,
+        output,
+        platform,
+    } = args;
+    let sbom = drydock_ops::sbom(&SbomSettings { source, platform })?;
+    crate::output::emit(output.as_deref(), |out| Ok(format.write(&sbom, out)?))?;
+    Ok(ExitCode::SUCCESS)
+}

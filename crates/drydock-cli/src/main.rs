@@ -1,0 +1,38 @@
+//! `drydock`: a thin clap front end over drydock-ops.
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod commands;
+mod output;
+
+#[derive(Parser)]
+#[command(name = "drydock", version, about = "Inspect, certify and repair container images", propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Catalog the packages of an image or directory into an SBOM
+    Sbom(commands::sbom::SbomArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Sbom(args) => commands::sbom::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            if output::is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            let message = format!("{err:#}").replace('\n', " ");
+            eprintln!("drydock: {message}");
+            ExitCode::from(2)
+        }
+    }
+}

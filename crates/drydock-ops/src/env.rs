@@ -1,0 +1,14 @@
+//! Every environment variable drydock reads, in one place.
+pub struct EnvVars;
+
+impl EnvVars {
+    /// Seconds since the epoch used for every timestamp drydock writes.
+    pub const SOURCE_DATE_EPOCH: &'static str = "SOURCE_DATE_EPOCH";
+    /// Disable colour in terminal output.
+    pub const NO_COLOR: &'static str = "NO_COLOR";
+
+    pub fn get(name: &str) -> Option<String> {
+        #[expect(clippy::disallowed_methods, reason = "this is the one gate for environment variables")]
+        std::env::var(name).ok()
+    }
+}

@@ -1,0 +1,47 @@
+use drydock_oci::{OciError, Platform, Source, SourceRef};
+use drydock_sbom::{Sbom, Tool};
+
+/// What `sbom` needs to know.
+#[derive(Clone, Debug, Default)]
+pub struct SbomSettings {
+    /// The source as the user wrote it (`oci-dir:PATH`, a bare path, …).
+    pub source: String,
+    /// `os/arch[/variant]`; linux/amd64 when absent.
+    pub platform: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SbomError {
+    #[error("`{0}` is not a platform (expected os/arch[/variant], e.g. linux/arm64/v8)")]
+    Platform(String),
+    #[error("{source_name}")]
+    Source {
+        source_name: String,
+        #[source]
+        source: OciError,
+    },
+}
+
+/// Catalog a source into an SBOM.
+pub fn sbom(settings: &SbomSettings) -> Result<Sbom, SbomError> {
+    let platform = match &settings.platform {
+        Some(p) => Some(Platform::parse(p).ok_or_else(|| SbomError::Platform(p.clone()))?),
+        None => None,
+    };
+    let wrap = |source: OciError| SbomError::Source {
+        source_name: settings.source.clone(),
+        source,
+    };
+    let reference = SourceRef::parse(&settings.source).map_err(wrap)?;
+    let source = Source::open(reference, platform.as_ref()).map_err(wrap)?;
+    let catalog = drydock_catalog::catalog_source(&source, drydock_catalog::builtin()).map_err(wrap)?;
+    Ok(Sbom {
+        source: source.metadata().clone(),
+        distro: catalog.distro,
+        packages: catalog.packages,
+        relationships: catalog.relationships,
+        problems: catalog.problems,
+        tool: Tool::drydock(),
+        created: crate::created_timestamp(),
+    })
+}
