@@ -270,7 +270,7 @@ fn copyright_licenses(bytes: &[u8]) -> Vec<String> {
 
 /// Parse a status file and return (package, version, source name, source
 /// version) of the packages with files on disk. For fuzzing and tests.
-pub(crate) fn parse_status(bytes: &[u8]) -> Vec<(String, String, String, String)> {
+pub fn parse_status(bytes: &[u8]) -> Vec<(String, String, String, String)> {
     let text = String::from_utf8_lossy(bytes);
     parse_stanzas(&text)
         .iter()

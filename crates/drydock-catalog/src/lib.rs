@@ -20,6 +20,11 @@ pub use dispatch::{Catalog, Dispatcher, catalog_source};
 pub use distro::detect as detect_distro;
 pub use files::{FileRef, Files};
 
+/// Parser entry points, for fuzz targets and differential tests.
+pub mod parsers {
+    pub use crate::dpkg::parse_status;
+}
+
 pub use drydock_core::Problem;
 use drydock_core::{Distro, Package, Relationship};
 
