@@ -7,7 +7,12 @@ mod commands;
 mod output;
 
 #[derive(Parser)]
-#[command(name = "drydock", version, about = "Inspect, certify and repair container images", propagate_version = true)]
+#[command(
+    name = "drydock",
+    version,
+    about = "Inspect, certify and repair container images",
+    propagate_version = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -6,7 +6,10 @@ use std::path::Path;
 use anyhow::Context as _;
 
 /// Run `write` against stdout or against `path`, atomically.
-pub(crate) fn emit(path: Option<&Path>, write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>) -> anyhow::Result<()> {
+pub(crate) fn emit(
+    path: Option<&Path>,
+    write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let Some(path) = path else {
         let stdout = std::io::stdout();
         let mut lock = std::io::BufWriter::new(stdout.lock());

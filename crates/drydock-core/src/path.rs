@@ -107,6 +107,7 @@ impl ImagePath {
     }
 
     /// Append one or more normalised components (`name` must not hold `..`).
+    #[must_use]
     pub fn join(&self, name: &[u8]) -> ImagePath {
         let mut out = self.0.clone();
         for component in name.split(|&b| b == b'/') {

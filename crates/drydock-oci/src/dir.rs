@@ -9,7 +9,11 @@ use drydock_core::{ImagePath, Layer};
 use crate::error::LayerError;
 use crate::walk::{EntryKind, RawEntry, Visitor, Walk};
 
-pub(crate) fn walk_dir(root: &Path, walk: &mut Walk, visitor: &mut dyn Visitor) -> Result<(), LayerError> {
+pub(crate) fn walk_dir(
+    root: &Path,
+    walk: &mut Walk,
+    visitor: &mut dyn Visitor,
+) -> Result<(), LayerError> {
     walk.begin_layer(Layer {
         index: 0,
         digest: None,
@@ -92,10 +96,14 @@ pub(crate) fn walk_dir(root: &Path, walk: &mut Walk, visitor: &mut dyn Visitor) 
     let missing = walk.missing(&*visitor);
     for paths in missing.into_values() {
         for key in paths {
-            let Ok(path) = ImagePath::new(&key) else { continue };
+            let Ok(path) = ImagePath::new(&key) else {
+                continue;
+            };
             let host = root.join(std::ffi::OsStr::from_bytes(path.as_bytes()));
             // Only regular files, never through a host symlink.
-            let Ok(meta) = fs_err::symlink_metadata(&host) else { continue };
+            let Ok(meta) = fs_err::symlink_metadata(&host) else {
+                continue;
+            };
             if meta.file_type().is_file() {
                 let bytes = fs_err::read(&host).map_err(io(&host))?;
                 walk.store_late(key, 0, bytes);

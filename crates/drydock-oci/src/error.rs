@@ -14,7 +14,9 @@ pub enum OciError {
     },
     #[error("`{}` does not exist", .0.display())]
     NotFound(PathBuf),
-    #[error("`{0}` is not a known image source (expected docker-archive:, oci-archive:, oci-dir: or dir:)")]
+    #[error(
+        "`{0}` is not a known image source (expected docker-archive:, oci-archive:, oci-dir: or dir:)"
+    )]
     UnknownScheme(String),
     #[error("`{}` is not an image: {reason}", path.display())]
     NotAnImage { path: PathBuf, reason: String },

@@ -7,8 +7,8 @@ use drydock_core::{Digest, ImageMetadata, Layer, LayerMetadata, SourceMetadata};
 use crate::error::{LayerError, OciError};
 use crate::layer::{Expect, Mode, read_layer};
 use crate::spec::{
-    Config, DOCKER_LIST, DOCKER_MANIFEST, Descriptor, DockerArchiveEntry, Index, Manifest, OCI_INDEX, OCI_MANIFEST,
-    Platform,
+    Config, DOCKER_LIST, DOCKER_MANIFEST, Descriptor, DockerArchiveEntry, Index, Manifest,
+    OCI_INDEX, OCI_MANIFEST, Platform,
 };
 use crate::store::{DirStore, Store, TarStore};
 use crate::walk::{Visitor, Walk};
@@ -87,7 +87,10 @@ impl SourceRef {
 
     pub fn path(&self) -> &Path {
         match self {
-            SourceRef::DockerArchive(p) | SourceRef::OciArchive(p) | SourceRef::OciDir(p) | SourceRef::Dir(p) => p,
+            SourceRef::DockerArchive(p)
+            | SourceRef::OciArchive(p)
+            | SourceRef::OciDir(p)
+            | SourceRef::Dir(p) => p,
         }
     }
 }
@@ -182,18 +185,25 @@ impl Source {
         };
         let layer_error = |spec: &LayerSpec, source: LayerError| OciError::Layer {
             index: spec.layer.index,
-            digest: spec.layer.digest.as_ref().map_or_else(|| spec.name.clone(), ToString::to_string),
+            digest: spec
+                .layer
+                .digest
+                .as_ref()
+                .map_or_else(|| spec.name.clone(), ToString::to_string),
             source,
         };
         for spec in layers {
             let raw = store.open(&spec.name)?;
             walk.begin_layer(spec.layer.clone());
-            read_layer(raw, &spec.expect, &mut walk, &Mode::Apply(visitor)).map_err(|e| layer_error(spec, e))?;
+            read_layer(raw, &spec.expect, &mut walk, &Mode::Apply(visitor))
+                .map_err(|e| layer_error(spec, e))?;
             walk.end_layer(visitor);
         }
         let missing = walk.missing(visitor);
         for (index, paths) in missing {
-            let Some(spec) = layers.get(index) else { continue };
+            let Some(spec) = layers.get(index) else {
+                continue;
+            };
             let raw = store.open(&spec.name)?;
             read_layer(raw, &spec.expect, &mut walk, &Mode::Capture(&paths, index))
                 .map_err(|e| layer_error(spec, e))?;
@@ -202,7 +212,12 @@ impl Source {
     }
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(store: &dyn Store, name: &str, what: &str, expect: Option<&Descriptor>) -> Result<T, OciError> {
+fn read_json<T: serde::de::DeserializeOwned>(
+    store: &dyn Store,
+    name: &str,
+    what: &str,
+    expect: Option<&Descriptor>,
+) -> Result<T, OciError> {
     let bytes = store.read_to_vec(name, JSON_LIMIT)?;
     if let Some(descriptor) = expect {
         let actual = Digest::sha256_of(&bytes);
@@ -223,12 +238,21 @@ fn blob_name(digest: &Digest) -> String {
     format!("blobs/{}/{}", digest.algorithm().as_str(), digest.hex())
 }
 
-fn read_blob_json<T: serde::de::DeserializeOwned>(store: &dyn Store, descriptor: &Descriptor, what: &str) -> Result<T, OciError> {
+fn read_blob_json<T: serde::de::DeserializeOwned>(
+    store: &dyn Store,
+    descriptor: &Descriptor,
+    what: &str,
+) -> Result<T, OciError> {
     let name = blob_name(&descriptor.digest);
     if !store.exists(&name) {
         return Err(OciError::MissingBlob(descriptor.digest.clone()));
     }
-    read_json(store, &name, &format!("{what} {}", descriptor.digest), Some(descriptor))
+    read_json(
+        store,
+        &name,
+        &format!("{what} {}", descriptor.digest),
+        Some(descriptor),
+    )
 }
 
 /// Pick the manifest for `wanted` from an index, descending nested indexes.
@@ -248,7 +272,8 @@ fn choose_manifest(
         let is_index = descriptor.media_type == OCI_INDEX || descriptor.media_type == DOCKER_LIST;
         if is_index {
             let nested: Index = read_blob_json(store, descriptor, "index")?;
-            if let Some(found) = choose_manifest(store, &nested, wanted, explicit, depth + 1, seen)? {
+            if let Some(found) = choose_manifest(store, &nested, wanted, explicit, depth + 1, seen)?
+            {
                 return Ok(Some(found));
             }
             continue;
@@ -281,7 +306,11 @@ fn choose_manifest(
     Ok(None)
 }
 
-fn open_layout(store: &dyn Store, wanted: &Platform, explicit: bool) -> Result<(ImageMetadata, Vec<LayerSpec>), OciError> {
+fn open_layout(
+    store: &dyn Store,
+    wanted: &Platform,
+    explicit: bool,
+) -> Result<(ImageMetadata, Vec<LayerSpec>), OciError> {
     if !store.exists("index.json") {
         return Err(OciError::NotAnImage {
             path: PathBuf::from("index.json"),
@@ -294,14 +323,22 @@ fn open_layout(store: &dyn Store, wanted: &Platform, explicit: bool) -> Result<(
         seen.dedup();
         return Err(OciError::NoMatchingPlatform {
             wanted: wanted.to_string(),
-            available: if seen.is_empty() { "none".into() } else { seen.join(", ") },
+            available: if seen.is_empty() {
+                "none".into()
+            } else {
+                seen.join(", ")
+            },
         });
     };
     let tags = index
         .manifests
         .iter()
         .filter(|d| d.digest == descriptor.digest)
-        .filter_map(|d| d.annotations.get("org.opencontainers.image.ref.name").cloned())
+        .filter_map(|d| {
+            d.annotations
+                .get("org.opencontainers.image.ref.name")
+                .cloned()
+        })
         .collect();
     let manifest: Manifest = read_blob_json(store, &descriptor, "manifest")?;
     let media_type = manifest
@@ -315,7 +352,11 @@ fn open_layout(store: &dyn Store, wanted: &Platform, explicit: bool) -> Result<(
         });
     }
     let config: Config = read_blob_json(store, &manifest.config, "config")?;
-    let diff_ids = config.rootfs.as_ref().map(|r| r.diff_ids.clone()).unwrap_or_default();
+    let diff_ids = config
+        .rootfs
+        .as_ref()
+        .map(|r| r.diff_ids.clone())
+        .unwrap_or_default();
     if !diff_ids.is_empty() && diff_ids.len() != manifest.layers.len() {
         return Err(OciError::DiffIdCount {
             layers: manifest.layers.len(),
@@ -386,8 +427,12 @@ fn check_layer_media_type(media_type: &str, digest: &Digest) -> Result<(), OciEr
     }
 }
 
-fn open_docker_archive(store: &dyn Store, path: &Path) -> Result<(ImageMetadata, Vec<LayerSpec>), OciError> {
-    let entries: Vec<DockerArchiveEntry> = read_json(store, "manifest.json", "manifest.json", None)?;
+fn open_docker_archive(
+    store: &dyn Store,
+    path: &Path,
+) -> Result<(ImageMetadata, Vec<LayerSpec>), OciError> {
+    let entries: Vec<DockerArchiveEntry> =
+        read_json(store, "manifest.json", "manifest.json", None)?;
     let Some(entry) = entries.into_iter().next() else {
         return Err(OciError::NotAnImage {
             path: path.to_path_buf(),
@@ -398,19 +443,24 @@ fn open_docker_archive(store: &dyn Store, path: &Path) -> Result<(ImageMetadata,
     let config_digest = digest_from_name(&entry.config);
     let config_bytes = store.read_to_vec(&entry.config, JSON_LIMIT)?;
     let actual = Digest::sha256_of(&config_bytes);
-    if let Some(expected) = &config_digest {
-        if expected != &actual {
-            return Err(OciError::Blob {
-                digest: expected.clone(),
-                source: crate::error::BlobError::DigestMismatch { actual },
-            });
-        }
+    if let Some(expected) = &config_digest
+        && expected != &actual
+    {
+        return Err(OciError::Blob {
+            digest: expected.clone(),
+            source: crate::error::BlobError::DigestMismatch { actual },
+        });
     }
-    let config: Config = serde_json::from_slice(&config_bytes).map_err(|source| OciError::Json {
-        what: format!("config `{}`", entry.config),
-        source,
-    })?;
-    let diff_ids = config.rootfs.as_ref().map(|r| r.diff_ids.clone()).unwrap_or_default();
+    let config: Config =
+        serde_json::from_slice(&config_bytes).map_err(|source| OciError::Json {
+            what: format!("config `{}`", entry.config),
+            source,
+        })?;
+    let diff_ids = config
+        .rootfs
+        .as_ref()
+        .map(|r| r.diff_ids.clone())
+        .unwrap_or_default();
     if diff_ids.len() != entry.layers.len() {
         return Err(OciError::DiffIdCount {
             layers: entry.layers.len(),

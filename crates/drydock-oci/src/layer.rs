@@ -66,8 +66,15 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
-fn pump(mut raw: Box<dyn Read + Send>, tx: &SyncSender<Vec<u8>>, expect: &Expect) -> Result<(), BlobError> {
-    let algorithm = expect.digest.as_ref().map_or(Algorithm::Sha256, Digest::algorithm);
+fn pump(
+    mut raw: Box<dyn Read + Send>,
+    tx: &SyncSender<Vec<u8>>,
+    expect: &Expect,
+) -> Result<(), BlobError> {
+    let algorithm = expect
+        .digest
+        .as_ref()
+        .map_or(Algorithm::Sha256, Digest::algorithm);
     let mut hasher = Hasher::new(algorithm);
     let mut total: u64 = 0;
     let mut receiver_alive = true;
@@ -82,37 +89,52 @@ fn pump(mut raw: Box<dyn Read + Send>, tx: &SyncSender<Vec<u8>>, expect: &Expect
         chunk.truncate(n);
         hasher.update(&chunk);
         total += n as u64;
-        if let Some(expected) = expect.size {
-            if expected > 0 && total > expected {
-                return Err(BlobError::SizeMismatch { expected, actual: total });
-            }
+        if let Some(expected) = expect.size
+            && expected > 0
+            && total > expected
+        {
+            return Err(BlobError::SizeMismatch {
+                expected,
+                actual: total,
+            });
         }
         if receiver_alive && tx.send(chunk).is_err() {
             receiver_alive = false;
         }
     }
-    if let Some(expected) = expect.size {
-        if expected > 0 && total != expected {
-            return Err(BlobError::SizeMismatch { expected, actual: total });
-        }
+    if let Some(expected) = expect.size
+        && expected > 0
+        && total != expected
+    {
+        return Err(BlobError::SizeMismatch {
+            expected,
+            actual: total,
+        });
     }
     let actual = hasher.finish();
-    if let Some(expected) = &expect.digest {
-        if &actual != expected {
-            return Err(BlobError::DigestMismatch { actual });
-        }
+    if let Some(expected) = &expect.digest
+        && &actual != expected
+    {
+        return Err(BlobError::DigestMismatch { actual });
     }
     Ok(())
 }
 
-fn decoder<'r>(mut reader: BufReader<Box<dyn Read + 'r>>) -> Result<(Box<dyn Read + 'r>, &'static str), LayerError> {
+fn decoder<'r>(
+    mut reader: BufReader<Box<dyn Read + 'r>>,
+) -> Result<(Box<dyn Read + 'r>, &'static str), LayerError> {
     let head = reader.fill_buf().map_err(LayerError::Tar)?;
     if head.starts_with(&[0x1f, 0x8b]) {
-        Ok((Box::new(flate2::bufread::MultiGzDecoder::new(reader)), "gzip"))
+        Ok((
+            Box::new(flate2::bufread::MultiGzDecoder::new(reader)),
+            "gzip",
+        ))
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        let zstd = ruzstd::decoding::StreamingDecoder::new(reader).map_err(|e| LayerError::Decompress {
-            format: "zstd",
-            source: io::Error::new(io::ErrorKind::InvalidData, e.to_string()),
+        let zstd = ruzstd::decoding::StreamingDecoder::new(reader).map_err(|e| {
+            LayerError::Decompress {
+                format: "zstd",
+                source: io::Error::new(io::ErrorKind::InvalidData, e.to_string()),
+            }
         })?;
         Ok((Box::new(zstd), "zstd"))
     } else {
@@ -129,7 +151,12 @@ pub(crate) enum Mode<'a> {
 }
 
 /// Read one layer from `raw`, checking it against `expect`.
-pub(crate) fn read_layer(raw: Box<dyn Read + Send>, expect: &Expect, walk: &mut Walk, mode: &Mode<'_>) -> Result<(), LayerError> {
+pub(crate) fn read_layer(
+    raw: Box<dyn Read + Send>,
+    expect: &Expect,
+    walk: &mut Walk,
+    mode: &Mode<'_>,
+) -> Result<(), LayerError> {
     let (tx, rx) = sync_channel::<Vec<u8>>(8);
     std::thread::scope(|scope| {
         let pumper = scope.spawn(move || pump(raw, &tx, expect));
@@ -149,7 +176,12 @@ pub(crate) fn read_layer(raw: Box<dyn Read + Send>, expect: &Expect, walk: &mut 
     })
 }
 
-fn decode_and_apply(channel: Box<dyn Read>, expect: &Expect, walk: &mut Walk, mode: &Mode<'_>) -> Result<(), LayerError> {
+fn decode_and_apply(
+    channel: Box<dyn Read>,
+    expect: &Expect,
+    walk: &mut Walk,
+    mode: &Mode<'_>,
+) -> Result<(), LayerError> {
     let (stream, format) = decoder(BufReader::with_capacity(CHUNK, channel))?;
     let want_diff_id = expect.digest.is_none() && expect.diff_id.is_some();
     let mut hashing = HashingReader {
@@ -166,7 +198,9 @@ fn decode_and_apply(channel: Box<dyn Read>, expect: &Expect, walk: &mut Walk, mo
         (Ok(()), Ok(_)) => Ok(()),
     };
     let result = result.map_err(|e| match e {
-        LayerError::Tar(source) if format != "tar" && source.kind() != io::ErrorKind::UnexpectedEof => {
+        LayerError::Tar(source)
+            if format != "tar" && source.kind() != io::ErrorKind::UnexpectedEof =>
+        {
             LayerError::Decompress { format, source }
         }
         other => other,
@@ -205,15 +239,28 @@ fn apply_tar(stream: &mut dyn Read, walk: &mut Walk, mode: &Mode<'_>) -> Result<
         } else if entry_type.is_dir() {
             EntryKind::Dir
         } else if entry_type.is_symlink() {
-            EntryKind::Symlink(entry.link_name_bytes().map(|c| c.into_owned()).unwrap_or_default().into())
+            EntryKind::Symlink(
+                entry
+                    .link_name_bytes()
+                    .map(std::borrow::Cow::into_owned)
+                    .unwrap_or_default()
+                    .into(),
+            )
         } else if entry_type.is_hard_link() {
-            let target_raw = entry.link_name_bytes().map(|c| c.into_owned()).unwrap_or_default();
-            let target = ImagePath::from_tar(&target_raw).map_err(|source| LayerError::HardLink {
-                entry: path.to_display(),
-                target: String::from_utf8_lossy(&target_raw).into_owned(),
-                source,
-            })?;
-            EntryKind::HardLink { target, target_layer: 0 }
+            let target_raw = entry
+                .link_name_bytes()
+                .map(std::borrow::Cow::into_owned)
+                .unwrap_or_default();
+            let target =
+                ImagePath::from_tar(&target_raw).map_err(|source| LayerError::HardLink {
+                    entry: path.to_display(),
+                    target: String::from_utf8_lossy(&target_raw).into_owned(),
+                    source,
+                })?;
+            EntryKind::HardLink {
+                target,
+                target_layer: 0,
+            }
         } else if entry_type.is_pax_global_extensions() || entry_type.is_pax_local_extensions() {
             continue;
         } else {
@@ -221,7 +268,11 @@ fn apply_tar(stream: &mut dyn Read, walk: &mut Walk, mode: &Mode<'_>) -> Result<
         };
         match mode {
             Mode::Apply(visitor) => {
-                let content: Option<&mut dyn Read> = if kind == EntryKind::File { Some(&mut entry) } else { None };
+                let content: Option<&mut dyn Read> = if kind == EntryKind::File {
+                    Some(&mut entry)
+                } else {
+                    None
+                };
                 walk.apply(
                     *visitor,
                     RawEntry {
@@ -236,10 +287,12 @@ fn apply_tar(stream: &mut dyn Read, walk: &mut Walk, mode: &Mode<'_>) -> Result<
             Mode::Capture(paths, layer) => {
                 if kind == EntryKind::File && paths.contains(path.as_bytes()) {
                     let mut bytes = Vec::new();
-                    entry.read_to_end(&mut bytes).map_err(|source| LayerError::Content {
-                        entry: path.to_display(),
-                        source,
-                    })?;
+                    entry
+                        .read_to_end(&mut bytes)
+                        .map_err(|source| LayerError::Content {
+                            entry: path.to_display(),
+                            source,
+                        })?;
                     walk.store_late(path.as_bytes().to_vec(), *layer, bytes);
                 }
             }

@@ -55,7 +55,9 @@ impl Store for DirStore {
         let path = self.root.join(clean);
         match fs_err::File::open(&path) {
             Ok(file) => Ok(Box::new(file.into_parts().0)),
-            Err(source) if source.kind() == std::io::ErrorKind::NotFound => Err(OciError::NotFound(path)),
+            Err(source) if source.kind() == std::io::ErrorKind::NotFound => {
+                Err(OciError::NotFound(path))
+            }
             Err(source) => Err(OciError::Io { path, source }),
         }
     }

@@ -189,15 +189,19 @@ impl Walk {
 
     fn forget(&mut self, key: &[u8]) {
         self.entries.remove(key);
-        if self.captured.remove(key).is_some() || self.unreadable.remove(key).is_some() {
-            if let Ok(path) = ImagePath::new(key) {
-                self.changed.push(path);
-            }
+        if (self.captured.remove(key).is_some() || self.unreadable.remove(key).is_some())
+            && let Ok(path) = ImagePath::new(key)
+        {
+            self.changed.push(path);
         }
     }
 
     /// Apply one entry of the current layer.
-    pub(crate) fn apply(&mut self, visitor: &dyn Visitor, entry: RawEntry<'_>) -> Result<(), LayerError> {
+    pub(crate) fn apply(
+        &mut self,
+        visitor: &dyn Visitor,
+        entry: RawEntry<'_>,
+    ) -> Result<(), LayerError> {
         let layer = self.current_layer();
         if self.whiteout(&entry.path) {
             return Ok(());
@@ -217,7 +221,10 @@ impl Walk {
         let claimed = self.wants(visitor, &entry.path);
         let kind = match entry.kind {
             EntryKind::HardLink { target, .. } => {
-                let target_layer = self.entries.get(target.as_bytes()).map_or(layer, |e| e.layer);
+                let target_layer = self
+                    .entries
+                    .get(target.as_bytes())
+                    .map_or(layer, |e| e.layer);
                 EntryKind::HardLink {
                     target,
                     target_layer,
@@ -232,10 +239,17 @@ impl Walk {
                     self.captured.remove(&key);
                     self.unreadable.insert(
                         key.clone(),
-                        (layer, format!("file is {} bytes, more than the {cap}-byte limit", entry.size)),
+                        (
+                            layer,
+                            format!(
+                                "file is {} bytes, more than the {cap}-byte limit",
+                                entry.size
+                            ),
+                        ),
                     );
                 } else if let Some(reader) = entry.content {
-                    let mut bytes = Vec::with_capacity(usize::try_from(entry.size.min(1 << 20)).unwrap_or(0));
+                    let mut bytes =
+                        Vec::with_capacity(usize::try_from(entry.size.min(1 << 20)).unwrap_or(0));
                     reader
                         .take(entry.size)
                         .read_to_end(&mut bytes)
@@ -255,12 +269,28 @@ impl Walk {
                 }
                 self.changed.push(entry.path.clone());
             }
-            (EntryKind::HardLink { target, target_layer }, Some(_)) => {
-                match self.captured.get(target.as_bytes()).filter(|c| c.layer == *target_layer) {
+            (
+                EntryKind::HardLink {
+                    target,
+                    target_layer,
+                },
+                Some(_),
+            ) => {
+                match self
+                    .captured
+                    .get(target.as_bytes())
+                    .filter(|c| c.layer == *target_layer)
+                {
                     Some(found) => {
                         let found = found.clone();
                         size = found.bytes.len() as u64;
-                        self.captured.insert(key.clone(), Captured { bytes: found.bytes, layer });
+                        self.captured.insert(
+                            key.clone(),
+                            Captured {
+                                bytes: found.bytes,
+                                layer,
+                            },
+                        );
                     }
                     None => {
                         // Read later by the fix-up pass (see `missing`).
@@ -276,12 +306,7 @@ impl Walk {
                 self.captured.remove(&key);
                 self.changed.push(entry.path.clone());
             }
-            (_, Some(_)) => {
-                if self.captured.remove(&key).is_some() {
-                    self.changed.push(entry.path.clone());
-                }
-            }
-            (_, None) => {
+            (_, _) => {
                 if self.captured.remove(&key).is_some() {
                     self.changed.push(entry.path.clone());
                 }
@@ -311,10 +336,10 @@ impl Walk {
     pub(crate) fn missing(&self, visitor: &dyn Visitor) -> BTreeMap<usize, HashSet<Vec<u8>>> {
         let mut wanted: Vec<ImagePath> = visitor.exact_claims();
         for key in self.entries.keys() {
-            if let Ok(path) = ImagePath::new(key) {
-                if visitor.claim(&path).is_some() {
-                    wanted.push(path);
-                }
+            if let Ok(path) = ImagePath::new(key)
+                && visitor.claim(&path).is_some()
+            {
+                wanted.push(path);
             }
         }
         let mut missing: BTreeMap<usize, HashSet<Vec<u8>>> = BTreeMap::new();
@@ -327,8 +352,15 @@ impl Walk {
             };
             let (target, layer) = match &entry.kind {
                 EntryKind::File => (resolved.as_bytes().to_vec(), entry.layer),
-                EntryKind::HardLink { target, target_layer } => {
-                    if self.captured.get(resolved.as_bytes()).is_some_and(|c| c.layer == entry.layer) {
+                EntryKind::HardLink {
+                    target,
+                    target_layer,
+                } => {
+                    if self
+                        .captured
+                        .get(resolved.as_bytes())
+                        .is_some_and(|c| c.layer == entry.layer)
+                    {
                         continue;
                     }
                     (target.as_bytes().to_vec(), *target_layer)
@@ -365,7 +397,9 @@ impl Walk {
                 Some(EntryKind::Symlink(target)) => {
                     hops += 1;
                     if hops > MAX_LINK_HOPS {
-                        return Err(format!("too many levels of symbolic links resolving {path}"));
+                        return Err(format!(
+                            "too many levels of symbolic links resolving {path}"
+                        ));
                     }
                     if target.first() == Some(&b'/') {
                         current = ImagePath::root();
@@ -391,7 +425,10 @@ impl View<'_> {
     }
 
     /// Paths in the image that are claimed by `claim` (literal paths).
-    pub fn paths<'s>(&'s self, mut filter: impl FnMut(&ImagePath) -> bool + 's) -> impl Iterator<Item = ImagePath> + 's {
+    pub fn paths<'s>(
+        &'s self,
+        mut filter: impl FnMut(&ImagePath) -> bool + 's,
+    ) -> impl Iterator<Item = ImagePath> + 's {
         self.walk
             .entries
             .keys()
@@ -420,7 +457,10 @@ impl View<'_> {
         }
         let (target, layer) = match &entry.kind {
             EntryKind::File => (key.to_vec(), entry.layer),
-            EntryKind::HardLink { target, target_layer } => {
+            EntryKind::HardLink {
+                target,
+                target_layer,
+            } => {
                 if let Some(c) = walk.captured.get(key).filter(|c| c.layer == entry.layer) {
                     return Content::File {
                         bytes: &c.bytes,
@@ -474,7 +514,9 @@ pub fn walk_layers(layers: &[&[u8]], visitor: &mut dyn Visitor) -> Result<Walk, 
     }
     let missing = walk.missing(&*visitor);
     for (index, paths) in missing {
-        let Some(bytes) = layers.get(index) else { continue };
+        let Some(bytes) = layers.get(index) else {
+            continue;
+        };
         let raw: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(bytes.to_vec()));
         crate::layer::read_layer(
             raw,

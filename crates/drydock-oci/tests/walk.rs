@@ -25,8 +25,10 @@ impl Visitor for Claimer {
         self.paths.clone()
     }
     fn layer_done(&mut self, _view: &View<'_>, layer: &Layer, changed: &[ImagePath]) {
-        self.changes
-            .push((layer.index, changed.iter().map(ToString::to_string).collect()));
+        self.changes.push((
+            layer.index,
+            changed.iter().map(ToString::to_string).collect(),
+        ));
     }
 }
 
@@ -85,7 +87,11 @@ fn read(view: &View<'_>, path: &str) -> Option<Vec<u8>> {
 
 #[test]
 fn whiteout_removes_a_lower_file_and_later_layers_win() {
-    let lower = tar(&[E::Dir("etc"), E::File("etc/a", b"one"), E::File("etc/b", b"bee")]);
+    let lower = tar(&[
+        E::Dir("etc"),
+        E::File("etc/a", b"one"),
+        E::File("etc/b", b"bee"),
+    ]);
     let upper = tar(&[E::File("etc/.wh.a", b""), E::File("etc/b", b"two")]);
     let mut claimer = Claimer::new(&["etc/a", "etc/b"]);
     let walk = walk_layers(&[&lower, &gzip(&upper)], &mut claimer).unwrap();
@@ -93,14 +99,26 @@ fn whiteout_removes_a_lower_file_and_later_layers_win() {
     assert_eq!(read(&view, "etc/a"), None);
     assert_eq!(read(&view, "etc/b").as_deref(), Some(&b"two"[..]));
     assert!(view.entry(&ImagePath::new("etc/.wh.a").unwrap()).is_none());
-    assert_eq!(claimer.changes[1], (1, vec!["/etc/a".to_string(), "/etc/b".to_string()]));
+    assert_eq!(
+        claimer.changes[1],
+        (1, vec!["/etc/a".to_string(), "/etc/b".to_string()])
+    );
 }
 
 #[test]
 fn opaque_whiteout_hides_lower_children_but_keeps_same_layer_ones() {
-    let lower = tar(&[E::Dir("d"), E::File("d/old", b"x"), E::Dir("d/sub"), E::File("d/sub/deep", b"y")]);
+    let lower = tar(&[
+        E::Dir("d"),
+        E::File("d/old", b"x"),
+        E::Dir("d/sub"),
+        E::File("d/sub/deep", b"y"),
+    ]);
     // The opaque marker comes after a new child: order inside a layer must not matter.
-    let upper = tar(&[E::Dir("d"), E::File("d/new", b"z"), E::File("d/.wh..wh..opq", b"")]);
+    let upper = tar(&[
+        E::Dir("d"),
+        E::File("d/new", b"z"),
+        E::File("d/.wh..wh..opq", b""),
+    ]);
     let mut claimer = Claimer::new(&["d/old", "d/new", "d/sub/deep"]);
     let walk = walk_layers(&[&lower, &upper], &mut claimer).unwrap();
     let view = walk.view();
@@ -116,7 +134,11 @@ fn whiteout_of_a_directory_removes_its_subtree() {
     let mut claimer = Claimer::new(&["var/lib/x/f"]);
     let walk = walk_layers(&[&lower, &upper], &mut claimer).unwrap();
     assert_eq!(read(&walk.view(), "var/lib/x/f"), None);
-    assert!(walk.view().entry(&ImagePath::new("var/lib/x").unwrap()).is_none());
+    assert!(
+        walk.view()
+            .entry(&ImagePath::new("var/lib/x").unwrap())
+            .is_none()
+    );
 }
 
 #[test]
@@ -128,7 +150,10 @@ fn symlink_to_a_file_read_earlier_is_captured_by_the_fixup_pass() {
     ]);
     let mut claimer = Claimer::new(&["etc/os-release"]);
     let walk = walk_layers(&[&layer], &mut claimer).unwrap();
-    assert_eq!(read(&walk.view(), "etc/os-release").as_deref(), Some(&b"ID=debian\n"[..]));
+    assert_eq!(
+        read(&walk.view(), "etc/os-release").as_deref(),
+        Some(&b"ID=debian\n"[..])
+    );
 }
 
 #[test]
@@ -139,7 +164,10 @@ fn symlink_to_a_later_file_is_captured_in_the_same_pass() {
     ]);
     let mut claimer = Claimer::new(&["etc/os-release"]);
     let walk = walk_layers(&[&layer], &mut claimer).unwrap();
-    assert_eq!(read(&walk.view(), "etc/os-release").as_deref(), Some(&b"ID=alpine\n"[..]));
+    assert_eq!(
+        read(&walk.view(), "etc/os-release").as_deref(),
+        Some(&b"ID=alpine\n"[..])
+    );
 }
 
 #[test]
@@ -151,7 +179,10 @@ fn claimed_path_behind_a_symlinked_directory_is_read() {
     ]);
     let mut claimer = Claimer::new(&["lib/apk/db/installed"]);
     let walk = walk_layers(&[&layer], &mut claimer).unwrap();
-    assert_eq!(read(&walk.view(), "lib/apk/db/installed").as_deref(), Some(&b"P:musl\n"[..]));
+    assert_eq!(
+        read(&walk.view(), "lib/apk/db/installed").as_deref(),
+        Some(&b"P:musl\n"[..])
+    );
 }
 
 #[test]
@@ -162,7 +193,10 @@ fn symlinks_escaping_the_root_resolve_inside_it() {
     ]);
     let mut claimer = Claimer::new(&["etc/os-release"]);
     let walk = walk_layers(&[&layer], &mut claimer).unwrap();
-    assert_eq!(read(&walk.view(), "etc/os-release").as_deref(), Some(&b"inside"[..]));
+    assert_eq!(
+        read(&walk.view(), "etc/os-release").as_deref(),
+        Some(&b"inside"[..])
+    );
 }
 
 #[test]
@@ -171,7 +205,10 @@ fn symlink_loops_are_unreadable_not_fatal() {
     let mut claimer = Claimer::new(&["etc/a"]);
     let walk = walk_layers(&[&layer], &mut claimer).unwrap();
     let got = read(&walk.view(), "etc/a").unwrap();
-    assert!(String::from_utf8_lossy(&got).contains("too many levels of symbolic links"), "{got:?}");
+    assert!(
+        String::from_utf8_lossy(&got).contains("too many levels of symbolic links"),
+        "{got:?}"
+    );
 }
 
 #[test]
@@ -179,10 +216,16 @@ fn claimed_hard_link_to_an_unclaimed_file_is_read_by_the_fixup_pass() {
     // The decision: a hard link's content is its target's content at the time
     // the link was made; when the target was not claimed, the layer holding it
     // is read once more, for that file only.
-    let layer = tar(&[E::File("opt/data", b"payload"), E::HardLink("var/lib/dpkg/status", "opt/data")]);
+    let layer = tar(&[
+        E::File("opt/data", b"payload"),
+        E::HardLink("var/lib/dpkg/status", "opt/data"),
+    ]);
     let mut claimer = Claimer::new(&["var/lib/dpkg/status"]);
     let walk = walk_layers(&[&gzip(&layer)], &mut claimer).unwrap();
-    assert_eq!(read(&walk.view(), "var/lib/dpkg/status").as_deref(), Some(&b"payload"[..]));
+    assert_eq!(
+        read(&walk.view(), "var/lib/dpkg/status").as_deref(),
+        Some(&b"payload"[..])
+    );
 }
 
 #[test]
@@ -211,7 +254,7 @@ fn hostile_paths_are_errors_naming_the_entry() {
 
 #[test]
 fn truncated_gzip_is_an_error() {
-    let layer = gzip(&tar(&[E::File("etc/a", &[7u8; 40_000])]));
+    let layer = gzip(&tar(&[E::File("etc/a", &vec![7u8; 40_000])]));
     let cut = &layer[..layer.len() / 2];
     let mut claimer = Claimer::new(&["etc/a"]);
     assert!(walk_layers(&[cut], &mut claimer).is_err());

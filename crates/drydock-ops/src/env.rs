@@ -8,7 +8,10 @@ impl EnvVars {
     pub const NO_COLOR: &'static str = "NO_COLOR";
 
     pub fn get(name: &str) -> Option<String> {
-        #[expect(clippy::disallowed_methods, reason = "this is the one gate for environment variables")]
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "this is the one gate for environment variables"
+        )]
         std::env::var(name).ok()
     }
 }

@@ -18,7 +18,7 @@ pub enum SbomError {
     Source {
         source_name: String,
         #[source]
-        source: OciError,
+        source: Box<OciError>,
     },
 }
 
@@ -30,11 +30,12 @@ pub fn sbom(settings: &SbomSettings) -> Result<Sbom, SbomError> {
     };
     let wrap = |source: OciError| SbomError::Source {
         source_name: settings.source.clone(),
-        source,
+        source: Box::new(source),
     };
     let reference = SourceRef::parse(&settings.source).map_err(wrap)?;
     let source = Source::open(reference, platform.as_ref()).map_err(wrap)?;
-    let catalog = drydock_catalog::catalog_source(&source, drydock_catalog::builtin()).map_err(wrap)?;
+    let catalog =
+        drydock_catalog::catalog_source(&source, drydock_catalog::builtin()).map_err(wrap)?;
     Ok(Sbom {
         source: source.metadata().clone(),
         distro: catalog.distro,

@@ -28,6 +28,9 @@ pub(crate) fn run(args: SbomArgs) -> anyhow::Result<ExitCode> {
         platform,
     } = args;
     let sbom = drydock_ops::sbom(&SbomSettings { source, platform })?;
+    for problem in &sbom.problems {
+        eprintln!("drydock: warning: {problem}");
+    }
     crate::output::emit(output.as_deref(), |out| Ok(format.write(&sbom, out)?))?;
     Ok(ExitCode::SUCCESS)
 }
