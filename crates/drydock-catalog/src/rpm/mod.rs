@@ -89,15 +89,9 @@ impl Cataloger for RpmCataloger {
         }
     }
     fn catalog(&self, files: &Files<'_>, context: &Context) -> Found {
+        // Unreadable claimed files (too large, dangling links) are reported by
+        // the dispatcher.
         let mut found = Found::default();
-        for (path, layer, reason) in files.unreadable() {
-            found.problems.push(drydock_core::Problem {
-                cataloger: ID.to_owned(),
-                path: path.clone(),
-                layer: layer.clone(),
-                reason: reason.clone(),
-            });
-        }
         for &(path, format) in DATABASES {
             let Some(file) = files.get(path) else {
                 continue;
@@ -118,28 +112,33 @@ impl Cataloger for RpmCataloger {
     }
 }
 
+/// At most this many problems are reported per database file; the rest are
+/// counted in one last problem.
+const MAX_PROBLEMS: usize = 100;
+
 fn catalog_blobs(blobs: &Blobs<'_>, file: &FileRef<'_>, context: &Context, found: &mut Found) {
-    for reason in &blobs.problems {
-        found.problem(ID, file, reason.clone());
-    }
+    let mut problems: Vec<String> = blobs.problems.clone();
     for (label, blob) in &blobs.blobs {
         match package(blob, file, context) {
             Ok(Some((package, bad_paths))) => {
                 if bad_paths > 0 {
-                    found.problem(
-                        ID,
-                        file,
-                        format!(
-                            "{label}: package `{}`: {bad_paths} file paths are not valid image paths and are left out",
-                            package.name
-                        ),
-                    );
+                    problems.push(format!(
+                        "{label}: package `{}`: {bad_paths} file paths are not valid image paths and are left out",
+                        package.name
+                    ));
                 }
                 found.packages.push(package);
             }
             Ok(None) => {}
-            Err(reason) => found.problem(ID, file, format!("{label}: {reason}")),
+            Err(reason) => problems.push(format!("{label}: {reason}")),
         }
+    }
+    let dropped = problems.len().saturating_sub(MAX_PROBLEMS);
+    for reason in problems.into_iter().take(MAX_PROBLEMS) {
+        found.problem(ID, file, reason);
+    }
+    if dropped > 0 {
+        found.problem(ID, file, format!("{dropped} more problems not shown"));
     }
 }
 
@@ -461,6 +460,18 @@ mod tests {
                 .starts_with("package 2: header: header blob claims"),
             "{}",
             found.problems[0].reason
+        );
+    }
+
+    #[test]
+    fn problems_are_capped_per_database() {
+        let mut lying = minimal("liar");
+        lying[3] = 100;
+        let found = catalog_ndb(&ndb_with(&vec![lying; 150]));
+        assert_eq!(found.problems.len(), MAX_PROBLEMS + 1);
+        assert_eq!(
+            found.problems[MAX_PROBLEMS].reason,
+            "50 more problems not shown"
         );
     }
 
