@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use drydock_core::{Distro, ImagePath, Layer, Package, PackageKind, Problem, Relationship};
-use drydock_oci::{Content, OciError, Source, View, Visitor};
+use drydock_oci::{Content, OciError, Progress, Source, View, Visitor};
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 
 use crate::{Cataloger, Context, FileRef, Files, Found};
@@ -221,8 +221,12 @@ impl Visitor for Dispatcher {
 }
 
 /// Walk `source` once with the given catalogers.
-pub fn catalog_source(source: &Source, catalogers: Vec<Box<dyn Cataloger>>) -> Result<Catalog, OciError> {
+pub fn catalog_source(
+    source: &Source,
+    catalogers: Vec<Box<dyn Cataloger>>,
+    progress: &dyn Progress,
+) -> Result<Catalog, OciError> {
     let mut dispatcher = Dispatcher::new(catalogers);
-    let walk = source.walk(&mut dispatcher)?;
+    let walk = source.walk_with_progress(&mut dispatcher, progress)?;
     Ok(dispatcher.finish(&walk.view()))
 }

@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 
 mod commands;
 mod output;
+mod progress;
 
 #[derive(Parser)]
 #[command(

@@ -101,6 +101,19 @@ impl std::fmt::Display for SourceRef {
     }
 }
 
+/// Told about long work as it happens; front ends draw it.
+pub trait Progress {
+    /// Layer `index` of `total` starts.
+    fn layer(&self, index: usize, total: usize, digest: Option<&Digest>);
+}
+
+/// Progress that goes nowhere.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn layer(&self, _index: usize, _total: usize, _digest: Option<&Digest>) {}
+}
+
 struct LayerSpec {
     name: String,
     expect: Expect,
@@ -174,6 +187,11 @@ impl Source {
     /// The single pass: apply every layer in order, dispatching claimed files
     /// to `visitor`, then read what links pointed back to.
     pub fn walk(&self, visitor: &mut dyn Visitor) -> Result<Walk, OciError> {
+        self.walk_with_progress(visitor, &NoProgress)
+    }
+
+    /// [`Source::walk`], telling `progress` as each layer starts.
+    pub fn walk_with_progress(&self, visitor: &mut dyn Visitor, progress: &dyn Progress) -> Result<Walk, OciError> {
         let mut walk = Walk::new();
         let Some((store, layers)) = &self.image else {
             let root = self.reference.path();
@@ -193,6 +211,7 @@ impl Source {
             source,
         };
         for spec in layers {
+            progress.layer(spec.layer.index, layers.len(), spec.layer.digest.as_ref());
             let raw = store.open(&spec.name)?;
             walk.begin_layer(spec.layer.clone());
             read_layer(raw, &spec.expect, &mut walk, &Mode::Apply(visitor))

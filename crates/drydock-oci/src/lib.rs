@@ -20,6 +20,6 @@ mod store;
 mod walk;
 
 pub use error::{BlobError, LayerError, OciError};
-pub use image::{Source, SourceRef};
+pub use image::{NoProgress, Progress, Source, SourceRef};
 pub use spec::Platform;
 pub use walk::{Content, Entry, EntryKind, View, Visitor, Walk, walk_layers};

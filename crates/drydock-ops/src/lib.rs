@@ -4,6 +4,7 @@ mod env;
 mod sbom;
 mod time;
 
+pub use drydock_oci::{NoProgress, Progress};
 pub use env::EnvVars;
 pub use sbom::{SbomError, SbomSettings, sbom};
 pub use time::created_timestamp;

@@ -1,4 +1,4 @@
-use drydock_oci::{OciError, Platform, Source, SourceRef};
+use drydock_oci::{OciError, Platform, Progress, Source, SourceRef};
 use drydock_sbom::{Sbom, Tool};
 
 /// What `sbom` needs to know.
@@ -23,7 +23,7 @@ pub enum SbomError {
 }
 
 /// Catalog a source into an SBOM.
-pub fn sbom(settings: &SbomSettings) -> Result<Sbom, SbomError> {
+pub fn sbom(settings: &SbomSettings, progress: &dyn Progress) -> Result<Sbom, SbomError> {
     let platform = match &settings.platform {
         Some(p) => Some(Platform::parse(p).ok_or_else(|| SbomError::Platform(p.clone()))?),
         None => None,
@@ -35,7 +35,7 @@ pub fn sbom(settings: &SbomSettings) -> Result<Sbom, SbomError> {
     let reference = SourceRef::parse(&settings.source).map_err(wrap)?;
     let source = Source::open(reference, platform.as_ref()).map_err(wrap)?;
     let catalog =
-        drydock_catalog::catalog_source(&source, drydock_catalog::builtin()).map_err(wrap)?;
+        drydock_catalog::catalog_source(&source, drydock_catalog::builtin(), progress).map_err(wrap)?;
     Ok(Sbom {
         source: source.metadata().clone(),
         distro: catalog.distro,

@@ -27,7 +27,9 @@ pub(crate) fn run(args: SbomArgs) -> anyhow::Result<ExitCode> {
         output,
         platform,
     } = args;
-    let sbom = drydock_ops::sbom(&SbomSettings { source, platform })?;
+    let progress = crate::progress::LayerProgress::new("cataloging");
+    let sbom = drydock_ops::sbom(&SbomSettings { source, platform }, &progress)?;
+    progress.finish();
     for problem in &sbom.problems {
         eprintln!("drydock: warning: {problem}");
     }
