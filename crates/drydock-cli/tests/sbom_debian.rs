@@ -137,7 +137,7 @@ fn check_layers(fixture: &DebianFixture, document: &Value) -> Result<(), String>
     let mut wrong = Vec::new();
     for package in debs(document) {
         let key = (str_field(package, "name"), str_field(package, "version"));
-        let want = if in_layer1.contains(&key) { 0 } else { 1 };
+        let want = u64::from(!in_layer1.contains(&key));
         if package["layer"]["index"].as_u64() != Some(want) {
             wrong.push(format!(
                 "{} (layer {}, expected {want})",
