@@ -1,21 +1,85 @@
 use crate::{Digest, ImagePath, Purl};
 
-/// What kind of package database a package came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+/// What kind of package a package is, named by its purl type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PackageKind {
     Deb,
     Apk,
     Rpm,
+    Pypi,
+    Npm,
+    Cargo,
+    Golang,
+    Maven,
+    Nuget,
+    Gem,
+    Composer,
+    Conda,
 }
 
 impl PackageKind {
+    pub const ALL: [PackageKind; 12] = [
+        PackageKind::Deb,
+        PackageKind::Apk,
+        PackageKind::Rpm,
+        PackageKind::Pypi,
+        PackageKind::Npm,
+        PackageKind::Cargo,
+        PackageKind::Golang,
+        PackageKind::Maven,
+        PackageKind::Nuget,
+        PackageKind::Gem,
+        PackageKind::Composer,
+        PackageKind::Conda,
+    ];
+
+    /// The purl type, also the name in drydock's JSON.
     pub fn as_str(self) -> &'static str {
         match self {
             PackageKind::Deb => "deb",
             PackageKind::Apk => "apk",
             PackageKind::Rpm => "rpm",
+            PackageKind::Pypi => "pypi",
+            PackageKind::Npm => "npm",
+            PackageKind::Cargo => "cargo",
+            PackageKind::Golang => "golang",
+            PackageKind::Maven => "maven",
+            PackageKind::Nuget => "nuget",
+            PackageKind::Gem => "gem",
+            PackageKind::Composer => "composer",
+            PackageKind::Conda => "conda",
         }
+    }
+
+    /// True for packages of an operating system's package manager.
+    pub fn is_os(self) -> bool {
+        matches!(self, PackageKind::Deb | PackageKind::Apk | PackageKind::Rpm)
+    }
+
+    /// The OSV ecosystem of a language package (OS packages depend on the distro).
+    pub fn language_ecosystem(self) -> Option<&'static str> {
+        match self {
+            PackageKind::Pypi => Some("PyPI"),
+            PackageKind::Npm => Some("npm"),
+            PackageKind::Cargo => Some("crates.io"),
+            PackageKind::Golang => Some("Go"),
+            PackageKind::Maven => Some("Maven"),
+            PackageKind::Nuget => Some("NuGet"),
+            PackageKind::Gem => Some("RubyGems"),
+            PackageKind::Composer => Some("Packagist"),
+            PackageKind::Deb | PackageKind::Apk | PackageKind::Rpm | PackageKind::Conda => None,
+        }
+    }
+}
+
+impl std::str::FromStr for PackageKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        PackageKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown package kind `{s}`"))
     }
 }
 

@@ -112,7 +112,7 @@ pub(crate) fn source_purl(package: &Package) -> Option<Purl> {
     let arch = match package.kind {
         PackageKind::Deb => "source",
         PackageKind::Rpm => "src",
-        PackageKind::Apk => "",
+        _ => "",
     };
     purl = purl.with_qualifier("arch", arch);
     if let Some(distro) = package.purl.qualifier("distro") {

@@ -105,19 +105,12 @@ struct NativeFile {
     digest: Option<String>,
 }
 
-#[derive(Serialize, Deserialize, Clone, Copy)]
-#[serde(rename_all = "kebab-case")]
-enum NativeKind {
-    Deb,
-    Apk,
-    Rpm,
-}
 
 #[derive(Serialize, Deserialize)]
 struct NativePackage {
     name: String,
     version: String,
-    kind: NativeKind,
+    kind: PackageKind,
     purl: String,
     arch: Option<String>,
     source: Option<NativeSourcePackage>,
@@ -271,11 +264,7 @@ fn native_package(package: &Package) -> NativePackage {
     NativePackage {
         name: package.name.clone(),
         version: package.version.clone(),
-        kind: match package.kind {
-            PackageKind::Deb => NativeKind::Deb,
-            PackageKind::Apk => NativeKind::Apk,
-            PackageKind::Rpm => NativeKind::Rpm,
-        },
+        kind: package.kind,
         purl: package.purl.to_string(),
         arch: package.arch.clone(),
         source: package.source.as_ref().map(|s| NativeSourcePackage {
@@ -382,11 +371,7 @@ fn core_package(package: NativePackage) -> Result<Package, SbomError> {
     Ok(Package {
         name: package.name,
         version: package.version,
-        kind: match package.kind {
-            NativeKind::Deb => PackageKind::Deb,
-            NativeKind::Apk => PackageKind::Apk,
-            NativeKind::Rpm => PackageKind::Rpm,
-        },
+        kind: package.kind,
         purl,
         arch: package.arch,
         source: package.source.map(|s| SourcePackage {
