@@ -28,7 +28,7 @@ pub enum OciError {
     },
     #[error("blob {0} is missing from the image")]
     MissingBlob(Digest),
-    #[error("blob {digest}: {source}")]
+    #[error("blob {digest}")]
     Blob {
         digest: Digest,
         #[source]
@@ -73,13 +73,13 @@ pub enum BlobError {
 /// Errors inside one layer's tar stream.
 #[derive(Debug, thiserror::Error)]
 pub enum LayerError {
-    #[error("entry `{entry}`: {source}")]
+    #[error("entry `{entry}`")]
     Path {
         entry: String,
         #[source]
         source: PathError,
     },
-    #[error("entry `{entry}`: hard link target `{target}`: {source}")]
+    #[error("entry `{entry}`: hard link target `{target}`")]
     HardLink {
         entry: String,
         target: String,

@@ -509,7 +509,7 @@ fn open_docker_archive(
         layers.push(LayerMetadata {
             layer: layer.clone(),
             media_type: "application/vnd.docker.image.rootfs.diff.tar".into(),
-            size: 0,
+            size: store.size(name).unwrap_or(0),
         });
         specs.push(LayerSpec {
             name: name.clone(),

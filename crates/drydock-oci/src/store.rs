@@ -12,6 +12,8 @@ pub(crate) trait Store: Send + Sync {
     /// Open the file `name` (a path inside the layout or archive).
     fn open(&self, name: &str) -> Result<Box<dyn Read + Send>, OciError>;
     fn exists(&self, name: &str) -> bool;
+    /// The size of `name` in bytes, when known.
+    fn size(&self, name: &str) -> Option<u64>;
 
     fn read_to_vec(&self, name: &str, limit: u64) -> Result<Vec<u8>, OciError> {
         let mut bytes = Vec::new();
@@ -64,6 +66,11 @@ impl Store for DirStore {
 
     fn exists(&self, name: &str) -> bool {
         clean(name).is_some_and(|c| self.root.join(c).is_file())
+    }
+
+    fn size(&self, name: &str) -> Option<u64> {
+        let clean = clean(name)?;
+        fs_err::metadata(self.root.join(clean)).ok().map(|m| m.len())
     }
 }
 
@@ -123,5 +130,9 @@ impl Store for TarStore {
 
     fn exists(&self, name: &str) -> bool {
         clean(name).is_some_and(|c| self.members.contains_key(&c))
+    }
+
+    fn size(&self, name: &str) -> Option<u64> {
+        clean(name).and_then(|c| self.members.get(&c)).map(|&(_, size)| size)
     }
 }
