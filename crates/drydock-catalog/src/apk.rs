@@ -64,6 +64,7 @@ impl Cataloger for ApkCataloger {
             paths: vec![DB_PATH],
             globs: vec![],
             max_bytes: 256 << 20,
+            executables: false,
         }
     }
     fn catalog(&self, files: &Files<'_>, context: &Context) -> Found {

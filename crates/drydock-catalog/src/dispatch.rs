@@ -31,6 +31,8 @@ pub struct Dispatcher {
     exact: HashMap<ImagePath, Vec<(usize, u64)>>,
     globs: GlobSet,
     glob_owners: Vec<(usize, u64)>,
+    /// Catalogers that claim executables, with caps.
+    executable_owners: Vec<(usize, u64)>,
     context: Context,
     /// Per cataloger: package key → the layer that introduced it.
     introduced: Vec<HashMap<Key, Layer>>,
@@ -45,6 +47,7 @@ impl Dispatcher {
         let mut exact: HashMap<ImagePath, Vec<(usize, u64)>> = HashMap::new();
         let mut builder = GlobSetBuilder::new();
         let mut glob_owners = Vec::new();
+        let mut executable_owners = Vec::new();
         for path in crate::distro::CLAIMS {
             if let Ok(path) = ImagePath::new(path) {
                 exact.entry(path).or_default().push((DISTRO, DISTRO_CAP));
@@ -52,6 +55,9 @@ impl Dispatcher {
         }
         for (owner, cataloger) in catalogers.iter().enumerate() {
             let claims = cataloger.claims();
+            if claims.executables {
+                executable_owners.push((owner, claims.max_bytes));
+            }
             for path in &claims.paths {
                 if let Ok(path) = ImagePath::new(path) {
                     exact.entry(path).or_default().push((owner, claims.max_bytes));
@@ -72,6 +78,7 @@ impl Dispatcher {
             exact,
             globs,
             glob_owners,
+            executable_owners,
             context: Context::default(),
             introduced,
         }
@@ -91,13 +98,26 @@ impl Dispatcher {
         owners
     }
 
-    fn claimed_by(&self, owner: usize, path: &ImagePath) -> bool {
-        self.owners(path).iter().any(|(o, _)| *o == owner)
+    /// Owners by path, else by mode (executables).
+    fn owners_with_mode(&self, path: &ImagePath, mode: Option<u32>) -> Vec<(usize, u64)> {
+        let owners = self.owners(path);
+        if owners.is_empty() && mode.is_some_and(is_executable) {
+            return self.executable_owners.clone();
+        }
+        owners
+    }
+
+    fn claimed_by(&self, owner: usize, path: &ImagePath, view: &View<'_>) -> bool {
+        let mode = view
+            .entry(path)
+            .filter(|e| e.kind == drydock_oci::EntryKind::File)
+            .map(|e| e.mode);
+        self.owners_with_mode(path, mode).iter().any(|(o, _)| *o == owner)
     }
 
     /// The files of one owner as the view holds them now.
     fn files<'v>(&self, owner: usize, view: &'v View<'_>) -> Files<'v> {
-        let mut paths: Vec<ImagePath> = view.paths(|p| self.claimed_by(owner, p)).collect();
+        let mut paths: Vec<ImagePath> = view.paths(|p| self.claimed_by(owner, p, view)).collect();
         // Exact claims reached only through symlinked directories.
         for (path, owners) in &self.exact {
             if owners.iter().any(|(o, _)| *o == owner) && view.entry(path).is_none() {
@@ -168,6 +188,10 @@ impl Dispatcher {
     }
 }
 
+fn is_executable(mode: u32) -> bool {
+    mode & 0o111 != 0
+}
+
 fn key(package: &Package) -> Key {
     (package.kind, package.name.clone(), package.version.clone(), package.arch.clone())
 }
@@ -192,13 +216,33 @@ impl Visitor for Dispatcher {
         self.exact.keys().cloned().collect()
     }
 
+    fn claim_by_mode(&self, _path: &ImagePath, mode: u32) -> Option<u64> {
+        if !is_executable(mode) {
+            return None;
+        }
+        self.executable_owners.iter().map(|(_, cap)| *cap).max()
+    }
+
+    fn reduce(&self, path: &ImagePath, bytes: Vec<u8>) -> Vec<u8> {
+        let owners = self.owners(path);
+        let owners = if owners.is_empty() { self.executable_owners.clone() } else { owners };
+        match owners.as_slice() {
+            [(owner, _)] if *owner != DISTRO => match self.catalogers.get(*owner) {
+                Some(cataloger) => cataloger.reduce(path, bytes),
+                None => bytes,
+            },
+            _ => bytes,
+        }
+    }
+
     fn layer_done(&mut self, view: &View<'_>, layer: &Layer, changed: &[ImagePath]) {
         if changed.is_empty() {
             return;
         }
         let mut owners: HashSet<usize> = HashSet::new();
         for path in changed {
-            owners.extend(self.owners(path).into_iter().map(|(o, _)| o));
+            let mode = view.entry(path).map(|e| e.mode);
+            owners.extend(self.owners_with_mode(path, mode).into_iter().map(|(o, _)| o));
         }
         if owners.contains(&DISTRO) {
             self.detect_distro(view);

@@ -33,6 +33,7 @@ impl Cataloger for DpkgCataloger {
                 "usr/share/doc/*/copyright",
             ],
             max_bytes: 256 << 20,
+            executables: false,
         }
     }
 

@@ -29,7 +29,7 @@ pub mod parsers {
 }
 
 pub use drydock_core::Problem;
-use drydock_core::{Distro, Package, Relationship};
+use drydock_core::{Distro, ImagePath, Package, Relationship};
 
 /// The files a cataloger wants to read. Paths and globs are relative to the
 /// image root (no leading `/`); globs use `globset` syntax where `*` does not
@@ -40,6 +40,10 @@ pub struct Claims {
     pub globs: Vec<&'static str>,
     /// Files larger than this are not read; a problem is reported instead.
     pub max_bytes: u64,
+    /// Also claim every regular file with an execute bit (binaries that
+    /// carry build metadata). Pair with [`Cataloger::reduce`] to keep only
+    /// the metadata, not the binary.
+    pub executables: bool,
 }
 
 /// What the catalogers may know about the image beyond their own files.
@@ -82,6 +86,12 @@ pub trait Cataloger: Send + Sync {
     fn claims(&self) -> Claims;
     /// Catalog the files this cataloger claimed, as the image looks now.
     fn catalog(&self, files: &Files<'_>, context: &Context) -> Found;
+    /// Shrink a claimed file's content as it streams by; what is returned is
+    /// what [`Cataloger::catalog`] later sees as the file's bytes. Only called
+    /// when this cataloger is the file's sole claimant.
+    fn reduce(&self, _path: &ImagePath, bytes: Vec<u8>) -> Vec<u8> {
+        bytes
+    }
 }
 
 /// The built-in catalogers, in the order they run.

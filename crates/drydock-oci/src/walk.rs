@@ -21,6 +21,16 @@ pub trait Visitor {
     /// Exact paths wanted even when reached only through a symlinked
     /// directory (e.g. `lib/apk/db/installed` with `lib -> usr/lib`).
     fn exact_claims(&self) -> Vec<ImagePath>;
+    /// The byte cap when a regular file that [`Visitor::claim`] did not
+    /// want is wanted for its mode (executables: Go and Rust binaries).
+    fn claim_by_mode(&self, _path: &ImagePath, _mode: u32) -> Option<u64> {
+        None
+    }
+    /// Shrink the content of a claimed file as it is captured, keeping only
+    /// what the claimant needs (an executable's embedded metadata, say).
+    fn reduce(&self, _path: &ImagePath, bytes: Vec<u8>) -> Vec<u8> {
+        bytes
+    }
     /// Called after each layer with the claimed paths it changed.
     fn layer_done(&mut self, view: &View<'_>, layer: &Layer, changed: &[ImagePath]);
 }
@@ -218,7 +228,11 @@ impl Walk {
                 self.remove_below(&key, layer, false);
             }
         }
-        let claimed = self.wants(visitor, &entry.path);
+        let claimed = self.wants(visitor, &entry.path).or_else(|| {
+            (entry.kind == EntryKind::File)
+                .then(|| visitor.claim_by_mode(&entry.path, entry.mode))
+                .flatten()
+        });
         let kind = match entry.kind {
             EntryKind::HardLink { target, .. } => {
                 let target_layer = self
@@ -258,6 +272,7 @@ impl Walk {
                             source,
                         })?;
                     size = bytes.len() as u64;
+                    let bytes = visitor.reduce(&entry.path, bytes);
                     self.unreadable.remove(&key);
                     self.captured.insert(
                         key.clone(),

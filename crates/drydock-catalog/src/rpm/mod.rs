@@ -86,6 +86,7 @@ impl Cataloger for RpmCataloger {
             paths: DATABASES.iter().map(|&(path, _)| path).collect(),
             globs: vec![],
             max_bytes: 512 << 20,
+            executables: false,
         }
     }
     fn catalog(&self, files: &Files<'_>, context: &Context) -> Found {
