@@ -112,3 +112,40 @@ pub(crate) fn walk_dir(
     }
     Ok(())
 }
+
+/// A single file as a one-entry root: the file sits at the root under its
+/// own name, so claims like `**/package-lock.json` see it.
+pub(crate) fn walk_file(
+    path: &Path,
+    walk: &mut Walk,
+    visitor: &mut dyn Visitor,
+) -> Result<(), LayerError> {
+    let io = |source| LayerError::DirIo {
+        path: path.to_path_buf(),
+        source,
+    };
+    walk.begin_layer(Layer {
+        index: 0,
+        digest: None,
+        diff_id: None,
+    });
+    let name = path
+        .file_name()
+        .map(|n| n.as_bytes().to_vec())
+        .unwrap_or_default();
+    let image_path = ImagePath::root().join(&name);
+    let meta = fs_err::metadata(path).map_err(io)?;
+    let mut file = fs_err::File::open(path).map_err(io)?;
+    walk.apply(
+        &*visitor,
+        RawEntry {
+            path: image_path,
+            kind: EntryKind::File,
+            mode: meta.permissions().mode() & 0o7777,
+            size: meta.len(),
+            content: Some(&mut file),
+        },
+    )?;
+    walk.end_layer(visitor);
+    Ok(())
+}

@@ -15,7 +15,7 @@ pub enum OciError {
     #[error("`{}` does not exist", .0.display())]
     NotFound(PathBuf),
     #[error(
-        "`{0}` is not a known image source (expected docker-archive:, oci-archive:, oci-dir: or dir:)"
+        "`{0}` is not a known source (expected docker-archive:, oci-archive:, oci-dir:, dir: or file:)"
     )]
     UnknownScheme(String),
     #[error("`{}` is not an image: {reason}", path.display())]

@@ -24,6 +24,8 @@ pub enum SourceRef {
     OciArchive(PathBuf),
     OciDir(PathBuf),
     Dir(PathBuf),
+    /// One file (a lock file, a binary, an archive) cataloged on its own.
+    File(PathBuf),
 }
 
 impl SourceRef {
@@ -36,6 +38,7 @@ impl SourceRef {
                 "oci-archive" => return Ok(SourceRef::OciArchive(path)),
                 "oci-dir" | "oci" => return Ok(SourceRef::OciDir(path)),
                 "dir" => return Ok(SourceRef::Dir(path)),
+                "file" => return Ok(SourceRef::File(path)),
                 _ if !Path::new(input).exists() && !scheme.contains('/') => {
                     return Err(OciError::UnknownScheme(input.to_owned()));
                 }
@@ -63,16 +66,14 @@ impl SourceRef {
             }
             return Ok(SourceRef::Dir(path.to_path_buf()));
         }
-        let store = TarStore::open(path)?;
-        if store.has("manifest.json") {
-            Ok(SourceRef::DockerArchive(path.to_path_buf()))
-        } else if store.has("index.json") {
-            Ok(SourceRef::OciArchive(path.to_path_buf()))
-        } else {
-            Err(OciError::NotAnImage {
-                path: path.to_path_buf(),
-                reason: "a tar archive with neither manifest.json nor index.json".into(),
-            })
+        // A tar with an image inside is an archive; any other file is
+        // cataloged as itself (a lock file, a binary, a jar).
+        match TarStore::open(path) {
+            Ok(store) if store.has("manifest.json") => {
+                Ok(SourceRef::DockerArchive(path.to_path_buf()))
+            }
+            Ok(store) if store.has("index.json") => Ok(SourceRef::OciArchive(path.to_path_buf())),
+            _ => Ok(SourceRef::File(path.to_path_buf())),
         }
     }
 
@@ -82,6 +83,7 @@ impl SourceRef {
             SourceRef::OciArchive(_) => "oci-archive",
             SourceRef::OciDir(_) => "oci-dir",
             SourceRef::Dir(_) => "dir",
+            SourceRef::File(_) => "file",
         }
     }
 
@@ -90,7 +92,8 @@ impl SourceRef {
             SourceRef::DockerArchive(p)
             | SourceRef::OciArchive(p)
             | SourceRef::OciDir(p)
-            | SourceRef::Dir(p) => p,
+            | SourceRef::Dir(p)
+            | SourceRef::File(p) => p,
         }
     }
 }
@@ -132,8 +135,12 @@ impl Source {
     pub fn open(reference: SourceRef, platform: Option<&Platform>) -> Result<Source, OciError> {
         let wanted = platform.cloned().unwrap_or_else(Platform::linux_amd64);
         let (image, store, layers) = match &reference {
-            SourceRef::Dir(path) => {
-                if !path.is_dir() {
+            SourceRef::Dir(path) | SourceRef::File(path) => {
+                let exists = match &reference {
+                    SourceRef::Dir(_) => path.is_dir(),
+                    _ => path.is_file(),
+                };
+                if !exists {
                     return Err(OciError::NotFound(path.clone()));
                 }
                 return Ok(Source {
@@ -191,11 +198,19 @@ impl Source {
     }
 
     /// [`Source::walk`], telling `progress` as each layer starts.
-    pub fn walk_with_progress(&self, visitor: &mut dyn Visitor, progress: &dyn Progress) -> Result<Walk, OciError> {
+    pub fn walk_with_progress(
+        &self,
+        visitor: &mut dyn Visitor,
+        progress: &dyn Progress,
+    ) -> Result<Walk, OciError> {
         let mut walk = Walk::new();
         let Some((store, layers)) = &self.image else {
             let root = self.reference.path();
-            crate::dir::walk_dir(root, &mut walk, visitor).map_err(|source| OciError::Dir {
+            let walked = match &self.reference {
+                SourceRef::File(_) => crate::dir::walk_file(root, &mut walk, visitor),
+                _ => crate::dir::walk_dir(root, &mut walk, visitor),
+            };
+            walked.map_err(|source| OciError::Dir {
                 path: root.to_path_buf(),
                 source,
             })?;

@@ -70,7 +70,9 @@ impl Store for DirStore {
 
     fn size(&self, name: &str) -> Option<u64> {
         let clean = clean(name)?;
-        fs_err::metadata(self.root.join(clean)).ok().map(|m| m.len())
+        fs_err::metadata(self.root.join(clean))
+            .ok()
+            .map(|m| m.len())
     }
 }
 
@@ -133,6 +135,8 @@ impl Store for TarStore {
     }
 
     fn size(&self, name: &str) -> Option<u64> {
-        clean(name).and_then(|c| self.members.get(&c)).map(|&(_, size)| size)
+        clean(name)
+            .and_then(|c| self.members.get(&c))
+            .map(|&(_, size)| size)
     }
 }
