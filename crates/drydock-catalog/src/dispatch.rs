@@ -39,7 +39,10 @@ pub struct Dispatcher {
 }
 
 fn compile(pattern: &str) -> Option<Glob> {
-    GlobBuilder::new(pattern).literal_separator(true).build().ok()
+    GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .ok()
 }
 
 impl Dispatcher {
@@ -60,7 +63,10 @@ impl Dispatcher {
             }
             for path in &claims.paths {
                 if let Ok(path) = ImagePath::new(path) {
-                    exact.entry(path).or_default().push((owner, claims.max_bytes));
+                    exact
+                        .entry(path)
+                        .or_default()
+                        .push((owner, claims.max_bytes));
                 }
             }
             for pattern in &claims.globs {
@@ -88,7 +94,8 @@ impl Dispatcher {
     fn owners(&self, path: &ImagePath) -> Vec<(usize, u64)> {
         let mut owners: Vec<(usize, u64)> = self.exact.get(path).cloned().unwrap_or_default();
         if !self.globs.is_empty() {
-            let candidate = std::path::Path::new(std::ffi::OsStr::from_bytes_compat(path.as_bytes()));
+            let candidate =
+                std::path::Path::new(std::ffi::OsStr::from_bytes_compat(path.as_bytes()));
             for index in self.globs.matches(candidate) {
                 if let Some(owner) = self.glob_owners.get(index) {
                     owners.push(*owner);
@@ -107,17 +114,29 @@ impl Dispatcher {
         owners
     }
 
-    fn claimed_by(&self, owner: usize, path: &ImagePath, view: &View<'_>) -> bool {
-        let mode = view
-            .entry(path)
-            .filter(|e| e.kind == drydock_oci::EntryKind::File)
-            .map(|e| e.mode);
-        self.owners_with_mode(path, mode).iter().any(|(o, _)| *o == owner)
+    /// Claimed paths in the view, by owner: one claim lookup per path.
+    fn claimed_by_owner(&self, view: &View<'_>) -> HashMap<usize, Vec<ImagePath>> {
+        let mut by_owner: HashMap<usize, Vec<ImagePath>> = HashMap::new();
+        for path in view.claimed_paths() {
+            let mode = view
+                .entry(&path)
+                .filter(|e| e.kind == drydock_oci::EntryKind::File)
+                .map(|e| e.mode);
+            for (owner, _) in self.owners_with_mode(&path, mode) {
+                by_owner.entry(owner).or_default().push(path.clone());
+            }
+        }
+        by_owner
     }
 
     /// The files of one owner as the view holds them now.
-    fn files<'v>(&self, owner: usize, view: &'v View<'_>) -> Files<'v> {
-        let mut paths: Vec<ImagePath> = view.paths(|p| self.claimed_by(owner, p, view)).collect();
+    fn files<'v>(
+        &self,
+        owner: usize,
+        view: &'v View<'_>,
+        claimed: &HashMap<usize, Vec<ImagePath>>,
+    ) -> Files<'v> {
+        let mut paths: Vec<ImagePath> = claimed.get(&owner).cloned().unwrap_or_default();
         // Exact claims reached only through symlinked directories.
         for (path, owners) in &self.exact {
             if owners.iter().any(|(o, _)| *o == owner) && view.entry(path).is_none() {
@@ -143,16 +162,21 @@ impl Dispatcher {
         Files::new(files).with_unreadable(unreadable)
     }
 
-    fn detect_distro(&mut self, view: &View<'_>) {
-        let files = self.files(DISTRO, view);
+    fn detect_distro(&mut self, view: &View<'_>, claimed: &HashMap<usize, Vec<ImagePath>>) {
+        let files = self.files(DISTRO, view, claimed);
         self.context.distro = crate::distro::detect(&files);
     }
 
-    fn run(&self, owner: usize, view: &View<'_>) -> Found {
+    fn run(
+        &self,
+        owner: usize,
+        view: &View<'_>,
+        claimed: &HashMap<usize, Vec<ImagePath>>,
+    ) -> Found {
         let Some(cataloger) = self.catalogers.get(owner) else {
             return Found::default();
         };
-        let files = self.files(owner, view);
+        let files = self.files(owner, view, claimed);
         let mut found = cataloger.catalog(&files, &self.context);
         for (path, layer, reason) in files.unreadable() {
             found.problems.push(Problem {
@@ -167,13 +191,14 @@ impl Dispatcher {
 
     /// Catalog the final state: every cataloger once, packages attributed.
     pub fn finish(mut self, view: &View<'_>) -> Catalog {
-        self.detect_distro(view);
+        let claimed = self.claimed_by_owner(view);
+        self.detect_distro(view, &claimed);
         let mut catalog = Catalog {
             distro: self.context.distro.clone(),
             ..Catalog::default()
         };
         for owner in 0..self.catalogers.len() {
-            let found = self.run(owner, view);
+            let found = self.run(owner, view, &claimed);
             let introduced = self.introduced.get(owner);
             for mut package in found.packages {
                 if package.layer.is_none() {
@@ -193,7 +218,12 @@ fn is_executable(mode: u32) -> bool {
 }
 
 fn key(package: &Package) -> Key {
-    (package.kind, package.name.clone(), package.version.clone(), package.arch.clone())
+    (
+        package.kind,
+        package.name.clone(),
+        package.version.clone(),
+        package.arch.clone(),
+    )
 }
 
 /// `OsStr::from_bytes` without naming the unix extension trait at each use.
@@ -225,7 +255,11 @@ impl Visitor for Dispatcher {
 
     fn reduce(&self, path: &ImagePath, bytes: Vec<u8>) -> Vec<u8> {
         let owners = self.owners(path);
-        let owners = if owners.is_empty() { self.executable_owners.clone() } else { owners };
+        let owners = if owners.is_empty() {
+            self.executable_owners.clone()
+        } else {
+            owners
+        };
         match owners.as_slice() {
             [(owner, _)] if *owner != DISTRO => match self.catalogers.get(*owner) {
                 Some(cataloger) => cataloger.reduce(path, bytes),
@@ -242,16 +276,21 @@ impl Visitor for Dispatcher {
         let mut owners: HashSet<usize> = HashSet::new();
         for path in changed {
             let mode = view.entry(path).map(|e| e.mode);
-            owners.extend(self.owners_with_mode(path, mode).into_iter().map(|(o, _)| o));
+            owners.extend(
+                self.owners_with_mode(path, mode)
+                    .into_iter()
+                    .map(|(o, _)| o),
+            );
         }
+        let claimed = self.claimed_by_owner(view);
         if owners.contains(&DISTRO) {
-            self.detect_distro(view);
+            self.detect_distro(view, &claimed);
         }
         for owner in owners {
             if owner == DISTRO {
                 continue;
             }
-            let found = self.run(owner, view);
+            let found = self.run(owner, view, &claimed);
             let Some(introduced) = self.introduced.get_mut(owner) else {
                 continue;
             };

@@ -15,9 +15,11 @@ pub enum OciError {
     #[error("`{}` does not exist", .0.display())]
     NotFound(PathBuf),
     #[error(
-        "`{0}` is not a known source (expected docker-archive:, oci-archive:, oci-dir:, dir: or file:)"
+        "`{0}` is not a known source (expected docker-archive:, oci-archive:, oci-dir:, dir:, file: or registry:)"
     )]
     UnknownScheme(String),
+    #[error("`registry:{0}` can only be opened by a front end with a registry client")]
+    NeedsRegistryClient(String),
     #[error("`{}` is not an image: {reason}", path.display())]
     NotAnImage { path: PathBuf, reason: String },
     #[error("{what} is not valid JSON")]

@@ -26,6 +26,9 @@ pub enum SourceRef {
     Dir(PathBuf),
     /// One file (a lock file, a binary, an archive) cataloged on its own.
     File(PathBuf),
+    /// An image in a registry (`host/repository[:tag][@digest]`), opened
+    /// through [`Source::from_store`] by a crate that speaks HTTP.
+    Registry(String),
 }
 
 impl SourceRef {
@@ -39,6 +42,7 @@ impl SourceRef {
                 "oci-dir" | "oci" => return Ok(SourceRef::OciDir(path)),
                 "dir" => return Ok(SourceRef::Dir(path)),
                 "file" => return Ok(SourceRef::File(path)),
+                "registry" => return Ok(SourceRef::Registry(rest.to_owned())),
                 _ if !Path::new(input).exists() && !scheme.contains('/') => {
                     return Err(OciError::UnknownScheme(input.to_owned()));
                 }
@@ -84,6 +88,7 @@ impl SourceRef {
             SourceRef::OciDir(_) => "oci-dir",
             SourceRef::Dir(_) => "dir",
             SourceRef::File(_) => "file",
+            SourceRef::Registry(_) => "registry",
         }
     }
 
@@ -94,6 +99,7 @@ impl SourceRef {
             | SourceRef::OciDir(p)
             | SourceRef::Dir(p)
             | SourceRef::File(p) => p,
+            SourceRef::Registry(r) => Path::new(r),
         }
     }
 }
@@ -135,6 +141,7 @@ impl Source {
     pub fn open(reference: SourceRef, platform: Option<&Platform>) -> Result<Source, OciError> {
         let wanted = platform.cloned().unwrap_or_else(Platform::linux_amd64);
         let (image, store, layers) = match &reference {
+            SourceRef::Registry(name) => return Err(OciError::NeedsRegistryClient(name.clone())),
             SourceRef::Dir(path) | SourceRef::File(path) => {
                 let exists = match &reference {
                     SourceRef::Dir(_) => path.is_dir(),
@@ -172,6 +179,26 @@ impl Source {
                 (meta, store, layers)
             }
         };
+        Ok(Source {
+            metadata: SourceMetadata {
+                name: reference.to_string(),
+                kind: reference.kind().into(),
+                image: Some(image),
+            },
+            reference,
+            image: Some((store, layers)),
+        })
+    }
+
+    /// Open an image whose blobs come from `store` (a registry, say): the
+    /// store serves `index.json` and `blobs/<algorithm>/<hex>` as a layout would.
+    pub fn from_store(
+        reference: SourceRef,
+        store: Box<dyn Store>,
+        platform: Option<&Platform>,
+    ) -> Result<Source, OciError> {
+        let wanted = platform.cloned().unwrap_or_else(Platform::linux_amd64);
+        let (image, layers) = open_layout(store.as_ref(), &wanted, platform.is_some())?;
         Ok(Source {
             metadata: SourceMetadata {
                 name: reference.to_string(),

@@ -22,4 +22,5 @@ mod walk;
 pub use error::{BlobError, LayerError, OciError};
 pub use image::{NoProgress, Progress, Source, SourceRef};
 pub use spec::Platform;
+pub use store::Store;
 pub use walk::{Content, Entry, EntryKind, View, Visitor, Walk, walk_layers};

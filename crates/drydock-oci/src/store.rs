@@ -8,7 +8,8 @@ use drydock_core::ImagePath;
 
 use crate::error::OciError;
 
-pub(crate) trait Store: Send + Sync {
+/// Where an image's files come from: `index.json` and `blobs/<algorithm>/<hex>`.
+pub trait Store: Send + Sync {
     /// Open the file `name` (a path inside the layout or archive).
     fn open(&self, name: &str) -> Result<Box<dyn Read + Send>, OciError>;
     fn exists(&self, name: &str) -> bool;

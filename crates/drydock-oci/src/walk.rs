@@ -56,6 +56,8 @@ pub struct Entry {
     pub mode: u32,
     pub size: u64,
     pub layer: usize,
+    /// Whether the visitor claimed this entry when it streamed by.
+    pub claimed: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -339,6 +341,7 @@ impl Walk {
                 mode: entry.mode,
                 size,
                 layer,
+                claimed: claimed.is_some(),
             },
         );
         Ok(())
@@ -350,13 +353,12 @@ impl Walk {
     /// files.
     pub(crate) fn missing(&self, visitor: &dyn Visitor) -> BTreeMap<usize, HashSet<Vec<u8>>> {
         let mut wanted: Vec<ImagePath> = visitor.exact_claims();
-        for key in self.entries.keys() {
-            if let Ok(path) = ImagePath::new(key)
-                && visitor.claim(&path).is_some()
-            {
-                wanted.push(path);
-            }
-        }
+        wanted.extend(
+            self.entries
+                .iter()
+                .filter(|(_, e)| e.claimed)
+                .filter_map(|(k, _)| ImagePath::new(k).ok()),
+        );
         let mut missing: BTreeMap<usize, HashSet<Vec<u8>>> = BTreeMap::new();
         for path in wanted {
             let Ok(resolved) = self.resolve(&path) else {
@@ -439,16 +441,13 @@ impl View<'_> {
         self.walk.entries.get(path.as_bytes())
     }
 
-    /// Paths in the image that are claimed by `claim` (literal paths).
-    pub fn paths<'s>(
-        &'s self,
-        mut filter: impl FnMut(&ImagePath) -> bool + 's,
-    ) -> impl Iterator<Item = ImagePath> + 's {
+    /// Paths of the entries the visitor claimed as they streamed by, in order.
+    pub fn claimed_paths(&self) -> impl Iterator<Item = ImagePath> + '_ {
         self.walk
             .entries
-            .keys()
-            .filter_map(|k| ImagePath::new(k).ok())
-            .filter(move |p| filter(p))
+            .iter()
+            .filter(|(_, e)| e.claimed)
+            .filter_map(|(k, _)| ImagePath::new(k).ok())
     }
 
     /// The layer description for an index.
