@@ -1,0 +1,426 @@
+//! `db import`: reads every input (format detected from content), merges
+//! into the current records (by id, newer `modified` wins) and writes a new
+//! generation. Any unreadable input fails the whole import before anything
+//! is written.
+mod debian;
+mod epss;
+mod kev;
+mod osv;
+mod secdb;
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::database::{
+    Database, EpssStatus, KevStatus, Metadata, SourceStatus, compute_status, shard_records,
+};
+use crate::error::{DbError, ImportError};
+use crate::model::{Advisory, Epss, KevEntry};
+
+pub use debian::debian_release_number;
+
+/// Largest single input (file, zip entry, decompressed gzip) accepted.
+pub const MAX_INPUT_BYTES: u64 = 4 << 30;
+
+/// What one import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImportReport {
+    /// Files and zip entries read.
+    pub inputs: usize,
+    /// Advisory records read from the inputs.
+    pub records_read: usize,
+    /// Records new to the database.
+    pub added: usize,
+    /// Records that replaced an older (or equally old) record with the same id.
+    pub replaced: usize,
+    /// Records ignored because the database has a newer one with the same id.
+    pub kept_newer: usize,
+    pub kev_entries: usize,
+    pub epss_entries: usize,
+    /// Records read per data source.
+    pub per_source: BTreeMap<String, usize>,
+    /// Records in the database afterwards.
+    pub total_records: usize,
+}
+
+/// One parsed input.
+pub(crate) enum Parsed {
+    Advisories(Vec<Advisory>),
+    Kev {
+        catalog_version: String,
+        date_released: String,
+        entries: Vec<KevEntry>,
+    },
+    Epss {
+        model_version: String,
+        score_date: String,
+        entries: Vec<(String, Epss)>,
+    },
+}
+
+/// Inserts `advisory` unless a record with the same id and a newer
+/// `modified` is present. Returns how it went.
+pub(crate) fn merge_one(records: &mut HashMap<String, Advisory>, advisory: Advisory) -> Merge {
+    match records.get_mut(&advisory.id) {
+        None => {
+            records.insert(advisory.id.clone(), advisory);
+            Merge::Added
+        }
+        Some(existing) => {
+            if crate::time::compare_times(&advisory.modified, &existing.modified) == Ordering::Less
+            {
+                Merge::KeptNewer
+            } else {
+                *existing = advisory;
+                Merge::Replaced
+            }
+        }
+    }
+}
+
+pub(crate) enum Merge {
+    Added,
+    Replaced,
+    KeptNewer,
+}
+
+impl Database {
+    /// Imports `paths` into the database in `dir` (created if missing), at
+    /// the current time. See [`Database::import_at`].
+    pub fn import(dir: &Path, paths: &[PathBuf]) -> Result<ImportReport, DbError> {
+        Database::import_at(dir, paths, crate::time::now_seconds())
+    }
+
+    /// Imports `paths` (OSV JSON files, directories of them, OSV `all.zip`
+    /// archives, Debian security tracker JSON, Alpine/Wolfi secdb JSON, CISA
+    /// KEV JSON, FIRST EPSS CSV, each optionally gzip-compressed), with
+    /// `now` (seconds since the epoch) as the import time. Atomic: on any
+    /// error nothing changes.
+    pub fn import_at(dir: &Path, paths: &[PathBuf], now: i64) -> Result<ImportReport, DbError> {
+        let now_text = crate::time::format_rfc3339(now);
+        let _lock = crate::storage::lock(dir)?;
+        let mut report = ImportReport::default();
+
+        // Read every input first: a bad one fails the import before any write.
+        let mut parsed = Vec::new();
+        for path in paths {
+            read_path(path, &now_text, &mut parsed, &mut report)?;
+        }
+
+        let current = Database::open(dir)?;
+        let previous_status = current.status().clone();
+        let mut records: HashMap<String, Advisory> = HashMap::new();
+        for advisory in current.all_advisories()? {
+            records.insert(advisory.id.clone(), advisory.clone());
+        }
+        let mut kev: HashMap<String, KevEntry> = current
+            .kev_entries()
+            .map(|entry| (entry.cve_id.clone(), entry.clone()))
+            .collect();
+        let mut epss: HashMap<String, Epss> = current
+            .epss_entries()
+            .map(|(cve, epss)| (cve.clone(), *epss))
+            .collect();
+        let mut kev_status = previous_status.kev.clone();
+        let mut epss_status = previous_status.epss.clone();
+        let mut touched_sources = std::collections::BTreeSet::new();
+
+        for input in parsed {
+            match input {
+                Parsed::Advisories(advisories) => {
+                    for advisory in advisories {
+                        report.records_read += 1;
+                        *report
+                            .per_source
+                            .entry(advisory.data_source.clone())
+                            .or_default() += 1;
+                        touched_sources.insert(advisory.data_source.clone());
+                        match merge_one(&mut records, advisory) {
+                            Merge::Added => report.added += 1,
+                            Merge::Replaced => report.replaced += 1,
+                            Merge::KeptNewer => report.kept_newer += 1,
+                        }
+                    }
+                }
+                Parsed::Kev {
+                    catalog_version,
+                    date_released,
+                    entries,
+                } => {
+                    report.kev_entries += entries.len();
+                    for entry in entries {
+                        kev.insert(entry.cve_id.clone(), entry);
+                    }
+                    kev_status = Some(KevStatus {
+                        catalog_version,
+                        date_released,
+                        count: kev.len(),
+                        last_import: now_text.clone(),
+                    });
+                }
+                Parsed::Epss {
+                    model_version,
+                    score_date,
+                    entries,
+                } => {
+                    // A score file is a complete daily snapshot: it replaces the table.
+                    report.epss_entries += entries.len();
+                    epss = entries.into_iter().collect();
+                    epss_status = Some(EpssStatus {
+                        model_version,
+                        score_date,
+                        count: epss.len(),
+                        last_import: now_text.clone(),
+                    });
+                }
+            }
+        }
+
+        let mut records: Vec<Advisory> = records.into_values().collect();
+        records.sort_by(|a, b| a.id.cmp(&b.id));
+        report.total_records = records.len();
+
+        let mut per_source: BTreeMap<&str, usize> = BTreeMap::new();
+        for advisory in &records {
+            *per_source.entry(advisory.data_source.as_str()).or_default() += 1;
+        }
+        let sources = per_source
+            .into_iter()
+            .map(|(name, count)| {
+                let last_import = if touched_sources.contains(name) {
+                    now_text.clone()
+                } else {
+                    previous_status
+                        .sources
+                        .iter()
+                        .find(|source| source.name == name)
+                        .map_or_else(|| now_text.clone(), |source| source.last_import.clone())
+                };
+                SourceStatus {
+                    name: name.to_owned(),
+                    records: count,
+                    last_import,
+                }
+            })
+            .collect();
+        let status = compute_status(&records, Some(now_text), sources, kev_status, epss_status);
+        let contents = crate::storage::Contents {
+            metadata: Metadata {
+                status,
+                shards: BTreeMap::new(),
+            },
+            shards: shard_records(&records),
+            kev: kev.values().collect(),
+            epss: epss.iter().collect(),
+        };
+        crate::storage::write_generation(dir, contents)?;
+        Ok(report)
+    }
+}
+
+fn read_path(
+    path: &Path,
+    now: &str,
+    parsed: &mut Vec<Parsed>,
+    report: &mut ImportReport,
+) -> Result<(), ImportError> {
+    let display = path.display().to_string();
+    let metadata = fs_err::metadata(path).map_err(|source| ImportError::Read {
+        path: display.clone(),
+        source,
+    })?;
+    if metadata.is_dir() {
+        let mut files = Vec::new();
+        walk(path, &mut files)?;
+        files.sort();
+        for file in files {
+            read_path(&file, now, parsed, report)?;
+        }
+        return Ok(());
+    }
+    if metadata.len() > MAX_INPUT_BYTES {
+        return Err(ImportError::TooLarge {
+            path: display,
+            limit: MAX_INPUT_BYTES,
+        });
+    }
+    let bytes = fs_err::read(path).map_err(|source| ImportError::Read {
+        path: display.clone(),
+        source,
+    })?;
+    read_bytes(&display, bytes, now, parsed, report)
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), ImportError> {
+    let display = || dir.display().to_string();
+    for entry in fs_err::read_dir(dir).map_err(|source| ImportError::Read {
+        path: display(),
+        source,
+    })? {
+        let entry = entry.map_err(|source| ImportError::Read {
+            path: display(),
+            source,
+        })?;
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') {
+            continue;
+        }
+        let file_type = entry.file_type().map_err(|source| ImportError::Read {
+            path: display(),
+            source,
+        })?;
+        if file_type.is_dir() {
+            walk(&path, files)?;
+        } else if name.ends_with(".json")
+            || name.ends_with(".zip")
+            || name.ends_with(".csv")
+            || name.ends_with(".gz")
+        {
+            // Inside directories only data files are read (a README or
+            // LICENSE next to the records is not an input).
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Reads one input whose format is detected from its content.
+pub(crate) fn read_bytes(
+    path: &str,
+    bytes: Vec<u8>,
+    now: &str,
+    parsed: &mut Vec<Parsed>,
+    report: &mut ImportReport,
+) -> Result<(), ImportError> {
+    report.inputs += 1;
+    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
+        return read_zip(path, bytes, now, parsed, report);
+    }
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut decoded = Vec::new();
+        flate2::read::MultiGzDecoder::new(bytes.as_slice())
+            .take(MAX_INPUT_BYTES + 1)
+            .read_to_end(&mut decoded)
+            .map_err(|source| ImportError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
+        if decoded.len() as u64 > MAX_INPUT_BYTES {
+            return Err(ImportError::TooLarge {
+                path: path.to_owned(),
+                limit: MAX_INPUT_BYTES,
+            });
+        }
+        report.inputs -= 1;
+        return read_bytes(path, decoded, now, parsed, report);
+    }
+    parsed.push(parse_document(path, &bytes, now)?);
+    Ok(())
+}
+
+/// Parses one (uncompressed, non-archive) document.
+pub fn parse_document_for_fuzzing(bytes: &[u8]) -> bool {
+    parse_document("fuzz", bytes, "2024-01-01T00:00:00Z").is_ok()
+}
+
+fn parse_document(path: &str, bytes: &[u8], now: &str) -> Result<Parsed, ImportError> {
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    let body = bytes.get(start..).unwrap_or_default();
+    if body.starts_with(b"#") || body.starts_with(b"cve,") {
+        return epss::parse(path, body);
+    }
+    if !(body.starts_with(b"{") || body.starts_with(b"[")) {
+        return Err(ImportError::UnknownFormat {
+            path: path.to_owned(),
+        });
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|source| ImportError::Json {
+        path: path.to_owned(),
+        source,
+    })?;
+    match &value {
+        Value::Array(_) => osv::parse_many(path, value).map(Parsed::Advisories),
+        Value::Object(object) => {
+            if object.contains_key("id") && object.contains_key("modified") {
+                osv::parse_one(path, value).map(|advisory| Parsed::Advisories(vec![advisory]))
+            } else if object.contains_key("vulnerabilities")
+                && (object.contains_key("catalogVersion") || object.contains_key("title"))
+            {
+                kev::parse(path, value)
+            } else if object.contains_key("packages")
+                && (object.contains_key("distroversion")
+                    || object.contains_key("reponame")
+                    || object.contains_key("urlprefix"))
+            {
+                secdb::parse(path, &value, now).map(Parsed::Advisories)
+            } else if debian::looks_like_tracker(object) {
+                debian::parse(path, &value, now).map(Parsed::Advisories)
+            } else {
+                Err(ImportError::UnknownFormat {
+                    path: path.to_owned(),
+                })
+            }
+        }
+        _ => Err(ImportError::UnknownFormat {
+            path: path.to_owned(),
+        }),
+    }
+}
+
+fn read_zip(
+    path: &str,
+    bytes: Vec<u8>,
+    now: &str,
+    parsed: &mut Vec<Parsed>,
+    report: &mut ImportReport,
+) -> Result<(), ImportError> {
+    let zip_error = |source| ImportError::Zip {
+        path: path.to_owned(),
+        source,
+    };
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(zip_error)?;
+    for index in 0..archive.len() {
+        let mut entry = archive.by_index(index).map_err(zip_error)?;
+        if entry.is_dir() {
+            continue;
+        }
+        let name = format!("{path}: {}", entry.name());
+        if !entry.name().to_ascii_lowercase().ends_with(".json") {
+            continue;
+        }
+        let declared = entry.size();
+        if declared > MAX_INPUT_BYTES {
+            return Err(ImportError::TooLarge {
+                path: name,
+                limit: MAX_INPUT_BYTES,
+            });
+        }
+        // The declared size is only a hint: read at most the limit.
+        let mut content = Vec::with_capacity(declared.min(1 << 24) as usize);
+        (&mut entry)
+            .take(MAX_INPUT_BYTES + 1)
+            .read_to_end(&mut content)
+            .map_err(|source| ImportError::Read {
+                path: name.clone(),
+                source,
+            })?;
+        if content.len() as u64 > MAX_INPUT_BYTES {
+            return Err(ImportError::TooLarge {
+                path: name,
+                limit: MAX_INPUT_BYTES,
+            });
+        }
+        report.inputs += 1;
+        parsed.push(parse_document(&name, &content, now)?);
+    }
+    Ok(())
+}
