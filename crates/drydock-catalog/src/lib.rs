@@ -15,9 +15,13 @@
 mod apk;
 mod dispatch;
 mod distro;
+mod dotnet;
 mod dpkg;
 mod files;
+mod java;
+mod php;
 mod rpm;
+mod ruby;
 
 pub use dispatch::{Catalog, Dispatcher, catalog_source};
 pub use distro::detect as detect_distro;
@@ -100,5 +104,9 @@ pub fn builtin() -> Vec<Box<dyn Cataloger>> {
         Box::new(dpkg::DpkgCataloger),
         Box::new(apk::ApkCataloger),
         Box::new(rpm::RpmCataloger),
+        Box::new(java::JavaCataloger),
+        Box::new(dotnet::DotnetDepsCataloger),
+        Box::new(ruby::RubyCataloger),
+        Box::new(php::ComposerCataloger),
     ]
 }
