@@ -300,6 +300,7 @@ pub(crate) fn read_bytes(
 ) -> Result<(), ImportError> {
     report.inputs += 1;
     if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
+        report.inputs -= 1;
         return read_zip(path, bytes, now, parsed, report);
     }
     if bytes.starts_with(&[0x1f, 0x8b]) {

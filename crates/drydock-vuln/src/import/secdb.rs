@@ -83,18 +83,22 @@ pub(crate) fn parse(path: &str, value: &Value, now: &str) -> Result<Vec<Advisory
                         "`{name}` {version}: an id is not a string"
                     )));
                 };
+                // `CVE-… XSA-…` (aliases), `CVE-… (comment)`, the typo `CVE_2019-2426`.
                 let mut tokens = line
                     .split_whitespace()
+                    .take_while(|token| !token.starts_with('('))
+                    .map(|token| match token.strip_prefix("CVE_") {
+                        Some(rest) => format!("CVE-{rest}"),
+                        None => token.to_owned(),
+                    })
                     .filter(|token| is_vulnerability_id(token));
                 let Some(primary) = tokens.next() else {
                     continue;
                 };
-                let slot = found
-                    .entry((name.to_owned(), primary.to_owned()))
-                    .or_default();
+                let slot = found.entry((name.to_owned(), primary)).or_default();
                 for alias in tokens {
-                    if !slot.0.iter().any(|known| known == alias) {
-                        slot.0.push(alias.to_owned());
+                    if !slot.0.contains(&alias) {
+                        slot.0.push(alias);
                     }
                 }
                 slot.1.push(version.clone());
