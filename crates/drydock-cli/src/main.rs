@@ -23,12 +23,15 @@ struct Cli {
 enum Command {
     /// Catalog the packages of an image or directory into an SBOM
     Sbom(commands::sbom::SbomArgs),
+    /// Compare `A<TAB>B` version pairs from stdin in an ecosystem's scheme
+    Vercmp(commands::vercmp::VercmpArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Sbom(args) => commands::sbom::run(args),
+        Command::Vercmp(args) => commands::vercmp::run(args),
     };
     match result {
         Ok(code) => code,

@@ -52,7 +52,10 @@ struct Tokens<'a> {
 
 fn take_while(input: &str, keep: impl Fn(u8) -> bool) -> (&str, &str) {
     let end = input.bytes().take_while(|byte| keep(*byte)).count();
-    (input.get(..end).unwrap_or_default(), input.get(end..).unwrap_or_default())
+    (
+        input.get(..end).unwrap_or_default(),
+        input.get(end..).unwrap_or_default(),
+    )
 }
 
 impl<'a> Tokens<'a> {
@@ -81,7 +84,11 @@ impl<'a> Tokens<'a> {
         let (digits, rest) = take_while(self.rest, |byte| byte.is_ascii_digit());
         self.rest = rest;
         self.token.value = digits;
-        self.token.kind = if digits.is_empty() { Kind::Invalid } else { kind };
+        self.token.kind = if digits.is_empty() {
+            Kind::Invalid
+        } else {
+            kind
+        };
     }
 
     fn advance(&mut self) {
@@ -116,10 +123,9 @@ impl<'a> Tokens<'a> {
                 if previous > Kind::SuffixNumber {
                     return self.invalid();
                 }
-                let (suffix, rest) = take_while(
-                    self.rest.get(1..).unwrap_or_default(),
-                    |byte| byte.is_ascii_lowercase(),
-                );
+                let (suffix, rest) = take_while(self.rest.get(1..).unwrap_or_default(), |byte| {
+                    byte.is_ascii_lowercase()
+                });
                 self.rest = rest;
                 let Some(rank) = suffix_rank(suffix) else {
                     return self.invalid();
@@ -134,10 +140,9 @@ impl<'a> Tokens<'a> {
                 if previous >= Kind::CommitHash {
                     return self.invalid();
                 }
-                let (hash, rest) = take_while(
-                    self.rest.get(1..).unwrap_or_default(),
-                    |byte| byte.is_ascii_hexdigit(),
-                );
+                let (hash, rest) = take_while(self.rest.get(1..).unwrap_or_default(), |byte| {
+                    byte.is_ascii_hexdigit()
+                });
                 if hash.is_empty() {
                     return self.invalid();
                 }
@@ -162,15 +167,12 @@ impl<'a> Tokens<'a> {
 
 fn token_cmp(a: &Token<'_>, b: &Token<'_>) -> Ordering {
     match a.kind {
-        Kind::Digit if a.value.starts_with('0') || b.value.starts_with('0') => {
-            a.value.cmp(b.value)
-        }
+        Kind::Digit if a.value.starts_with('0') || b.value.starts_with('0') => a.value.cmp(b.value),
         Kind::InitialDigit | Kind::Digit | Kind::SuffixNumber | Kind::Revision => {
             number::compare(a.value, b.value)
         }
-        Kind::Letter => a.value.cmp(b.value),
         Kind::Suffix => a.suffix.cmp(&b.suffix),
-        Kind::CommitHash | Kind::End | Kind::Invalid => a.value.cmp(b.value),
+        Kind::Letter | Kind::CommitHash | Kind::End | Kind::Invalid => a.value.cmp(b.value),
     }
 }
 
@@ -214,10 +216,20 @@ mod tests {
 
     #[test]
     fn validity() {
-        for valid in ["1", "1.2.3", "1.2a", "1.2_rc1", "1.2_p20240101-r3", "1.0~abc123-r0", "1_alpha_beta"] {
+        for valid in [
+            "1",
+            "1.2.3",
+            "1.2a",
+            "1.2_rc1",
+            "1.2_p20240101-r3",
+            "1.0~abc123-r0",
+            "1_alpha_beta",
+        ] {
             assert!(is_valid(valid), "{valid}");
         }
-        for invalid in ["", "a", "1.a", "1.2-3", "1_foo", "1-r", "1-r1.2", "1~", "1a.2"] {
+        for invalid in [
+            "", "a", "1.a", "1.2-3", "1_foo", "1-r", "1-r1.2", "1~", "1a.2",
+        ] {
             assert!(!is_valid(invalid), "{invalid}");
         }
     }

@@ -28,7 +28,10 @@ fn php_trim(text: &str) -> &str {
 /// Splits `digits` off the front.
 fn leading_digits(text: &str) -> (&str, &str) {
     let end = text.bytes().take_while(u8::is_ascii_digit).count();
-    (text.get(..end).unwrap_or_default(), text.get(end..).unwrap_or_default())
+    (
+        text.get(..end).unwrap_or_default(),
+        text.get(end..).unwrap_or_default(),
+    )
 }
 
 /// The stability modifier: `[._-]?((stable|beta|b|RC|alpha|a|patch|pl|p)
@@ -50,10 +53,15 @@ fn modifier(text: &str, original: &str) -> Option<String> {
 }
 
 fn modifier_body(text: &str, original: &str) -> Option<String> {
-    let stabilities = ["stable", "beta", "b", "rc", "alpha", "a", "patch", "pl", "p"];
+    let stabilities = [
+        "stable", "beta", "b", "rc", "alpha", "a", "patch", "pl", "p",
+    ];
     let mut out = String::new();
     let mut rest = text;
-    if let Some(stability) = stabilities.iter().find(|stability| rest.starts_with(**stability)) {
+    if let Some(stability) = stabilities
+        .iter()
+        .find(|stability| rest.starts_with(**stability))
+    {
         let after = rest.get(stability.len()..).unwrap_or_default();
         // `(?:[.-]?\d+)*`
         let mut numbers = after;
@@ -209,7 +217,10 @@ pub fn normalize(version: &str) -> Result<String, VersionError> {
     if matches!(text, "master" | "trunk" | "default") {
         return Ok(format!("dev-{text}"));
     }
-    if text.get(..4).is_some_and(|prefix| prefix.eq_ignore_ascii_case("dev-")) {
+    if text
+        .get(..4)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("dev-"))
+    {
         return Ok(format!("dev-{}", text.get(4..).unwrap_or_default()));
     }
     // Build metadata.
@@ -229,7 +240,9 @@ pub fn normalize(version: &str) -> Result<String, VersionError> {
     if !major.is_empty() && major.len() <= 5 {
         let mut numbers = vec![major];
         while numbers.len() < 4 {
-            let Some(after_dot) = rest.strip_prefix('.') else { break };
+            let Some(after_dot) = rest.strip_prefix('.') else {
+                break;
+            };
             let (digits, remaining) = leading_digits(after_dot);
             if digits.is_empty() {
                 break;
@@ -248,7 +261,10 @@ pub fn normalize(version: &str) -> Result<String, VersionError> {
         }
     }
     if let Some((date, rest)) = date_prefix(body)
-        && let Some(suffix) = modifier(rest, text.get(text.len() - rest.len()..).unwrap_or_default())
+        && let Some(suffix) = modifier(
+            rest,
+            text.get(text.len() - rest.len()..).unwrap_or_default(),
+        )
     {
         let mut out: String = date
             .chars()
@@ -279,7 +295,8 @@ fn php_parts(version: &str) -> Vec<&str> {
             (_, None) => true,
             (_, Some(byte)) if !byte.is_ascii_alphanumeric() => true,
             (Some(previous), Some(byte)) => {
-                previous.is_ascii_alphanumeric() && previous.is_ascii_digit() != byte.is_ascii_digit()
+                previous.is_ascii_alphanumeric()
+                    && previous.is_ascii_digit() != byte.is_ascii_digit()
             }
             (None, Some(_)) => false,
         };
@@ -289,7 +306,10 @@ fn php_parts(version: &str) -> Vec<&str> {
             {
                 parts.push(part);
             }
-            start = if bytes.get(index).is_some_and(|byte| !byte.is_ascii_alphanumeric()) {
+            start = if bytes
+                .get(index)
+                .is_some_and(|byte| !byte.is_ascii_alphanumeric())
+            {
                 index + 1
             } else {
                 index
@@ -320,7 +340,9 @@ fn special_form(word: &str) -> i32 {
 }
 
 fn is_number(part: &str) -> bool {
-    part.bytes().next().is_some_and(|byte| byte.is_ascii_digit())
+    part.bytes()
+        .next()
+        .is_some_and(|byte| byte.is_ascii_digit())
 }
 
 /// PHP's `version_compare` on two (normalised) version strings.
@@ -402,7 +424,16 @@ mod tests {
 
     #[test]
     fn stability_order() {
-        let order = ["dev-master", "1.0-dev", "1.0-alpha1", "1.0-beta1", "1.0-RC1", "1.0", "1.0-p1", "1.0.1"];
+        let order = [
+            "dev-master",
+            "1.0-dev",
+            "1.0-alpha1",
+            "1.0-beta1",
+            "1.0-RC1",
+            "1.0",
+            "1.0-p1",
+            "1.0.1",
+        ];
         for pair in order.windows(2) {
             assert_eq!(compare(pair[0], pair[1]), Ok(Ordering::Less), "{pair:?}");
         }

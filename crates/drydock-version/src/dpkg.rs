@@ -72,6 +72,10 @@ fn is_digit(byte: Option<u8>) -> bool {
 }
 
 /// The comparison of upstream versions and revisions.
+#[expect(
+    clippy::many_single_char_names,
+    reason = "the names of deb-version(7)'s algorithm"
+)]
 fn verrevcmp(a: &str, b: &str) -> Ordering {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     let (mut i, mut j) = (0, 0);
@@ -140,9 +144,15 @@ mod tests {
     #[test]
     fn huge_numbers_do_not_overflow() {
         assert_eq!(
-            compare("99999999999999999999999999:1", "99999999999999999999999998:2"),
+            compare(
+                "99999999999999999999999999:1",
+                "99999999999999999999999998:2"
+            ),
             Ordering::Greater
         );
-        assert_eq!(compare("1.000000000000000000000000002", "1.2"), Ordering::Equal);
+        assert_eq!(
+            compare("1.000000000000000000000000002", "1.2"),
+            Ordering::Equal
+        );
     }
 }

@@ -137,8 +137,9 @@ impl FromStr for Ecosystem {
         let ecosystem = match lower.as_str() {
             "debian" | "ubuntu" => Ecosystem::Debian,
             "alpine" | "wolfi" | "chainguard" => Ecosystem::Alpine,
-            "red hat" | "redhat" | "rocky linux" | "almalinux" | "suse" | "opensuse"
-            | "mageia" => Ecosystem::RedHat,
+            "red hat" | "redhat" | "rocky linux" | "almalinux" | "suse" | "opensuse" | "mageia" => {
+                Ecosystem::RedHat
+            }
             "npm" => Ecosystem::Npm,
             "crates.io" => Ecosystem::CratesIo,
             "pypi" => Ecosystem::PyPI,
@@ -235,7 +236,11 @@ pub fn compare(ecosystem: Ecosystem, a: &str, b: &str) -> Result<Ordering, Versi
 /// Whether `version` satisfies `requirement` in the ecosystem's own range
 /// syntax: node-semver ranges for npm, Cargo requirements for crates.io,
 /// PEP 440 specifier sets for PyPI.
-pub fn satisfies(ecosystem: Ecosystem, version: &str, requirement: &str) -> Result<bool, VersionError> {
+pub fn satisfies(
+    ecosystem: Ecosystem,
+    version: &str,
+    requirement: &str,
+) -> Result<bool, VersionError> {
     match ecosystem {
         Ecosystem::Npm => semver::npm_satisfies(version, requirement),
         Ecosystem::CratesIo => semver::cargo_satisfies(version, requirement),

@@ -3,7 +3,8 @@
 //!
 //! The version is lower-cased and split into numbers and qualifiers at `.`,
 //! `-` and digit/letter transitions; a `-` or a transition opens a nested
-//! list. Trailing "null" items (`0`, `""`, `ga`, `final`, `release`) are
+//! list, and so does a qualifier that ends the version or is followed by a
+//! number, when its list already has items (`1.0.foo` is `1.0-foo`). Trailing "null" items (`0`, `""`, `ga`, `final`, `release`) are
 //! trimmed in every list. Qualifiers order `alpha < beta < milestone < rc =
 //! cr < snapshot < "" = ga = final = release < sp`, then any other
 //! qualifier, alphabetically; `a`, `b`, `m` directly followed by a digit mean
@@ -132,6 +133,11 @@ impl Version {
                 }
                 '0'..='9' => {
                     if !digits && !token.is_empty() {
+                        // A qualifier followed by a number starts a list of
+                        // its own (`1.0.a1` is `1.0-a-1`).
+                        if !current.is_empty() {
+                            levels.push(std::mem::take(&mut current));
+                        }
                         current.push(Item::qualifier(token, true));
                         start = index;
                         levels.push(std::mem::take(&mut current));
@@ -150,6 +156,11 @@ impl Version {
         }
         let rest = lower.get(start..).unwrap_or_default();
         if !rest.is_empty() {
+            // A trailing qualifier also starts its own list (`1.0.foo` is
+            // `1.0-foo`).
+            if !digits && !current.is_empty() {
+                levels.push(std::mem::take(&mut current));
+            }
             current.push(parse_item(rest, digits));
         }
         levels.push(current);
@@ -208,7 +219,10 @@ impl Ord for Version {
         'levels: loop {
             let width = self.width(level_a).max(other.width(level_b));
             for position in 0..width {
-                let order = match (self.element(level_a, position), other.element(level_b, position)) {
+                let order = match (
+                    self.element(level_a, position),
+                    other.element(level_b, position),
+                ) {
                     (None, None) => Ordering::Equal,
                     (Some(Element::Item(a)), Some(Element::Item(b))) => a.cmp_item(b),
                     (Some(Element::Item(a)), Some(Element::List)) => a.cmp_list(),
@@ -267,14 +281,21 @@ mod tests {
             ("1-rc", "1-snapshot"),
             ("1-ga", "1-sp"),
             ("1-a1", "1-alpha-2"),
-            ("1.foo", "1-foo"),
             ("1-foo", "1-1"),
             ("1-1", "1.1"),
         ];
         for (a, b) in less {
             assert_eq!(compare(a, b), Ordering::Less, "{a} < {b}");
         }
-        for (a, b) in [("1", "1.0"), ("1", "1-0"), ("1-ga", "1"), ("1-final", "1"), ("1-cr1", "1-rc1"), ("1.0.0-RELEASE", "1")] {
+        for (a, b) in [
+            ("1", "1.0"),
+            ("1", "1-0"),
+            ("1-ga", "1"),
+            ("1-final", "1"),
+            ("1-cr1", "1-rc1"),
+            ("1.0.0-RELEASE", "1"),
+            ("1.foo", "1-foo"),
+        ] {
             assert_eq!(compare(a, b), Ordering::Equal, "{a} = {b}");
         }
     }

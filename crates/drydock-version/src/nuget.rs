@@ -54,7 +54,12 @@ impl Version {
         for slot in numbers.iter_mut().skip(count) {
             "0".clone_into(slot);
         }
-        let identifier = |part: &str| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-');
+        let identifier = |part: &str| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-')
+        };
         let labels = match pre {
             Some(pre) => {
                 let labels: Vec<String> = pre.split('.').map(str::to_owned).collect();
@@ -128,10 +133,23 @@ mod tests {
     #[test]
     fn documented_examples() {
         // NuGet package versioning docs: normalisation and pre-release order.
-        for (a, b) in [("1.0", "1.0.0.0"), ("1.01.1", "1.1.1"), ("1.0.0-Beta", "1.0.0-beta"), ("1.0.0+abc", "1.0.0")] {
+        for (a, b) in [
+            ("1.0", "1.0.0.0"),
+            ("1.01.1", "1.1.1"),
+            ("1.0.0-Beta", "1.0.0-beta"),
+            ("1.0.0+abc", "1.0.0"),
+        ] {
             assert_eq!(compare(a, b), Ok(Ordering::Equal), "{a} = {b}");
         }
-        let order = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-beta", "1.0.0-rc.1", "1.0.0", "1.0.0.1", "1.0.1"];
+        let order = [
+            "1.0.0-alpha",
+            "1.0.0-alpha.1",
+            "1.0.0-beta",
+            "1.0.0-rc.1",
+            "1.0.0",
+            "1.0.0.1",
+            "1.0.1",
+        ];
         for pair in order.windows(2) {
             assert_eq!(compare(pair[0], pair[1]), Ok(Ordering::Less), "{pair:?}");
         }

@@ -63,7 +63,10 @@ mod tests {
         assert_eq!(compare("0010", "9"), Ordering::Greater);
         assert_eq!(compare("000", ""), Ordering::Equal);
         assert_eq!(
-            compare("123456789012345678901234567890", "123456789012345678901234567891"),
+            compare(
+                "123456789012345678901234567890",
+                "123456789012345678901234567891"
+            ),
             Ordering::Less
         );
     }

@@ -110,7 +110,9 @@ impl Cursor<'_> {
         if run.is_empty() {
             return None;
         }
-        Some(number::canonical(std::str::from_utf8(run).unwrap_or_default()))
+        Some(number::canonical(
+            std::str::from_utf8(run).unwrap_or_default(),
+        ))
     }
 
     fn at_end(&self) -> bool {
@@ -192,6 +194,7 @@ impl Version {
     }
 
     /// The version without its local part.
+    #[must_use]
     pub fn public(&self) -> Version {
         Version {
             local: None,
@@ -200,6 +203,7 @@ impl Version {
     }
 
     /// Epoch and release only.
+    #[must_use]
     pub fn base(&self) -> Version {
         Version {
             epoch: self.epoch.clone(),
@@ -260,7 +264,10 @@ fn parse_post(cursor: &mut Cursor<'_>) -> Option<String> {
     }
     cursor.position = save;
     cursor.eat_separator();
-    if !["post", "rev", "r"].iter().any(|label| cursor.eat_word(label)) {
+    if !["post", "rev", "r"]
+        .iter()
+        .any(|label| cursor.eat_word(label))
+    {
         cursor.position = save;
         return None;
     }
@@ -283,7 +290,10 @@ fn parse_local(cursor: &mut Cursor<'_>) -> Option<Vec<LocalSegment>> {
     let mut segments = Vec::new();
     loop {
         let start = cursor.position;
-        while cursor.peek().is_some_and(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit()) {
+        while cursor
+            .peek()
+            .is_some_and(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit())
+        {
             cursor.position += 1;
         }
         let segment = std::str::from_utf8(cursor.text.get(start..cursor.position)?).ok()?;
@@ -345,7 +355,12 @@ impl Ord for Version {
             .then_with(|| self.release_cmp(other))
             .then_with(|| self.pre_key().cmp(&other.pre_key()))
             // No post-release sorts first: `None < Some`.
-            .then_with(|| self.post.as_deref().map(Number).cmp(&other.post.as_deref().map(Number)))
+            .then_with(|| {
+                self.post
+                    .as_deref()
+                    .map(Number)
+                    .cmp(&other.post.as_deref().map(Number))
+            })
             // No dev release sorts last.
             .then_with(|| match (&self.dev, &other.dev) {
                 (None, None) => Ordering::Equal,
@@ -434,12 +449,17 @@ fn invalid_specifier(requirement: &str) -> VersionError {
 fn parse_specifier(text: &str, requirement: &str) -> Result<Specifier, VersionError> {
     let text = text.trim();
     let operators = ["===", "~=", "==", "!=", "<=", ">=", "<", ">"];
-    let Some(operator) = operators.iter().find(|operator| text.starts_with(**operator)) else {
+    let Some(operator) = operators
+        .iter()
+        .find(|operator| text.starts_with(**operator))
+    else {
         return Err(invalid_specifier(requirement));
     };
     let version = text.get(operator.len()..).unwrap_or_default().trim_start();
     if *operator == "===" {
-        if version.is_empty() || version.contains(|c: char| c.is_whitespace() || c == ';' || c == ')') {
+        if version.is_empty()
+            || version.contains(|c: char| c.is_whitespace() || c == ';' || c == ')')
+        {
             return Err(invalid_specifier(requirement));
         }
         return Ok(Specifier::Identity(version.to_owned()));
@@ -447,7 +467,8 @@ fn parse_specifier(text: &str, requirement: &str) -> Result<Specifier, VersionEr
     if version.is_empty() || version.contains(char::is_whitespace) {
         return Err(invalid_specifier(requirement));
     }
-    let parse = |grammar| Version::parse_with(version, grammar).map_err(|_| invalid_specifier(requirement));
+    let parse =
+        |grammar| Version::parse_with(version, grammar).map_err(|_| invalid_specifier(requirement));
     match *operator {
         "==" | "!=" => {
             if let Some(prefix) = version.strip_suffix(".*") {
@@ -501,7 +522,9 @@ fn in_post_family(version: &Version, spec: &Version) -> bool {
         && version.release_cmp(spec) == Ordering::Equal
         && match (&version.pre, &spec.pre) {
             (None, None) => true,
-            (Some((kind_a, a)), Some((kind_b, b))) => kind_a == kind_b && number::compare(a, b) == Ordering::Equal,
+            (Some((kind_a, a)), Some((kind_b, b))) => {
+                kind_a == kind_b && number::compare(a, b) == Ordering::Equal
+            }
             _ => false,
         }
         && (version.dev.is_none() || version.post.is_some())
@@ -598,7 +621,9 @@ impl SpecifierSet {
     ///
     /// `raw` is the version as written, for `===`, which compares strings.
     pub fn contains(&self, raw: &str, version: &Version) -> bool {
-        self.specifiers.iter().all(|specifier| specifier.contains(raw, version))
+        self.specifiers
+            .iter()
+            .all(|specifier| specifier.contains(raw, version))
     }
 }
 
@@ -655,6 +680,9 @@ mod tests {
         for invalid in ["", "1.0-", "a1", "1.0+", "1.0+a..b", "1..0", "1.0 1"] {
             assert!(Version::parse(invalid).is_err(), "{invalid}");
         }
-        assert_eq!(Version::parse("1.0a.").map(|v| v.to_string()), Ok("1.0a0".to_owned()));
+        assert_eq!(
+            Version::parse("1.0a.").map(|v| v.to_string()),
+            Ok("1.0a0".to_owned())
+        );
     }
 }

@@ -68,6 +68,10 @@ pub fn compare(a: &str, b: &str) -> Ordering {
 }
 
 /// `rpmvercmp`: compares one version or release string.
+#[expect(
+    clippy::many_single_char_names,
+    reason = "two cursors over two strings"
+)]
 pub fn vercmp(a: &str, b: &str) -> Ordering {
     if a == b {
         return Ordering::Equal;
@@ -130,8 +134,18 @@ pub fn vercmp(a: &str, b: &str) -> Ordering {
                 byte.is_ascii_alphabetic()
             }
         };
-        let a_end = i + a.get(i..).unwrap_or_default().iter().take_while(|b| class(b)).count();
-        let b_end = j + b.get(j..).unwrap_or_default().iter().take_while(|b| class(b)).count();
+        let a_end = i + a
+            .get(i..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|b| class(b))
+            .count();
+        let b_end = j + b
+            .get(j..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|b| class(b))
+            .count();
         let segment_a = a.get(i..a_end).unwrap_or_default();
         let segment_b = b.get(j..b_end).unwrap_or_default();
         if segment_b.is_empty() {

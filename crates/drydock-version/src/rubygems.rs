@@ -33,10 +33,15 @@ fn valid(text: &str) -> bool {
     };
     let mut parts = release.split('.');
     let first_ok = parts.next().is_some_and(number::is_digits);
-    let rest_ok = parts.all(|part| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_alphanumeric()));
+    let rest_ok =
+        parts.all(|part| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_alphanumeric()));
     let pre_ok = pre.is_none_or(|pre| {
-        pre.split('.')
-            .all(|part| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-'))
+        pre.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-')
+        })
     });
     first_ok && rest_ok && pre_ok
 }
@@ -45,7 +50,11 @@ impl Version {
     pub fn parse(version: &str) -> Result<Self, VersionError> {
         let text = version.trim_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r', '\0']);
         if !valid(text) {
-            return Err(VersionError::version("RubyGems", version, "malformed version number string"));
+            return Err(VersionError::version(
+                "RubyGems",
+                version,
+                "malformed version number string",
+            ));
         }
         let text = if text.is_empty() { "0" } else { text };
         let text = text.replace('-', ".pre.");
@@ -63,7 +72,13 @@ impl Version {
                 .get(index..)
                 .unwrap_or_default()
                 .iter()
-                .take_while(|b| if digit { b.is_ascii_digit() } else { b.is_ascii_alphabetic() })
+                .take_while(|b| {
+                    if digit {
+                        b.is_ascii_digit()
+                    } else {
+                        b.is_ascii_alphabetic()
+                    }
+                })
                 .count();
             let run = text.get(index..index + length).unwrap_or_default();
             rewritten.push(if digit {
@@ -81,7 +96,8 @@ impl Version {
             .unwrap_or(rewritten.len());
         let rest = rewritten.split_off(split);
         let mut numeric = rewritten;
-        let is_zero = |segment: &Segment| matches!(segment, Segment::Number(n) if number::is_zero(n));
+        let is_zero =
+            |segment: &Segment| matches!(segment, Segment::Number(n) if number::is_zero(n));
         while numeric.last().is_some_and(is_zero) {
             numeric.pop();
         }
@@ -95,7 +111,9 @@ impl Version {
 
     /// Whether the version has a letter segment.
     pub fn is_prerelease(&self) -> bool {
-        self.segments.iter().any(|segment| matches!(segment, Segment::Text(_)))
+        self.segments
+            .iter()
+            .any(|segment| matches!(segment, Segment::Text(_)))
     }
 }
 

@@ -112,11 +112,19 @@ fn is_identifier_char(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || byte == b'-'
 }
 
-fn parse_pre(text: &str, scheme: &'static str, input: &str) -> Result<Vec<Identifier>, VersionError> {
+fn parse_pre(
+    text: &str,
+    scheme: &'static str,
+    input: &str,
+) -> Result<Vec<Identifier>, VersionError> {
     text.split('.')
         .map(|part| {
             if part.is_empty() || !part.bytes().all(is_identifier_char) {
-                Err(VersionError::version(scheme, input, "bad pre-release identifier"))
+                Err(VersionError::version(
+                    scheme,
+                    input,
+                    "bad pre-release identifier",
+                ))
             } else if number::is_digits(part) {
                 if is_numeric_identifier(part) {
                     Ok(Identifier::Numeric(part.to_owned()))
@@ -165,7 +173,11 @@ fn parse_strict(text: &str, scheme: &'static str) -> Result<Version, VersionErro
     let (Some(major), Some(minor), Some(patch), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(VersionError::version(scheme, text, "expected major.minor.patch"));
+        return Err(VersionError::version(
+            scheme,
+            text,
+            "expected major.minor.patch",
+        ));
     };
     for part in [major, minor, patch] {
         if !is_numeric_identifier(part) {
@@ -202,7 +214,11 @@ const NPM_MAX_LENGTH: usize = 256;
 /// and one leading `v` allowed, numbers up to `Number.MAX_SAFE_INTEGER`.
 pub fn parse_npm(version: &str) -> Result<Version, VersionError> {
     if version.len() > NPM_MAX_LENGTH {
-        return Err(VersionError::version("npm", version, "longer than 256 characters"));
+        return Err(VersionError::version(
+            "npm",
+            version,
+            "longer than 256 characters",
+        ));
     }
     let trimmed = version.trim();
     let text = trimmed.strip_prefix('v').unwrap_or(trimmed);
@@ -231,7 +247,11 @@ pub fn parse_go(version: &str) -> Result<Version, VersionError> {
     let minor = parts.next();
     let patch = parts.next();
     if parts.next().is_some() {
-        return Err(VersionError::version("Go", version, "too many version numbers"));
+        return Err(VersionError::version(
+            "Go",
+            version,
+            "too many version numbers",
+        ));
     }
     for part in [Some(major), minor, patch].into_iter().flatten() {
         if !is_numeric_identifier(part) {
@@ -351,7 +371,9 @@ fn parse_partial(text: &str, range: &str) -> Result<Partial, VersionError> {
     };
     if wildcard_then_number(&major, &minor)
         || wildcard_then_number(&major, &patch)
-        || minor.as_ref().is_some_and(|minor| wildcard_then_number(minor, &patch))
+        || minor
+            .as_ref()
+            .is_some_and(|minor| wildcard_then_number(minor, &patch))
     {
         return Err(invalid());
     }
@@ -407,12 +429,24 @@ fn desugar(word: &str, range: &str, out: &mut Vec<Comparator>) -> Result<(), Ver
         };
         let Some(minor) = partial.minor else {
             out.push(lower(Op::GreaterEq, &major, "0", "0", Vec::new()));
-            out.push(lower(Op::Less, &number::increment(&major), "0", "0", zero_pre()));
+            out.push(lower(
+                Op::Less,
+                &number::increment(&major),
+                "0",
+                "0",
+                zero_pre(),
+            ));
             return Ok(());
         };
         let patch = partial.patch.unwrap_or_else(|| "0".to_owned());
         out.push(lower(Op::GreaterEq, &major, &minor, &patch, partial.pre));
-        out.push(lower(Op::Less, &major, &number::increment(&minor), "0", zero_pre()));
+        out.push(lower(
+            Op::Less,
+            &major,
+            &number::increment(&minor),
+            "0",
+            zero_pre(),
+        ));
         return Ok(());
     }
     if let Some(rest) = word.strip_prefix('^') {
@@ -423,15 +457,33 @@ fn desugar(word: &str, range: &str, out: &mut Vec<Comparator>) -> Result<(), Ver
         };
         let Some(minor) = partial.minor else {
             out.push(lower(Op::GreaterEq, &major, "0", "0", Vec::new()));
-            out.push(lower(Op::Less, &number::increment(&major), "0", "0", zero_pre()));
+            out.push(lower(
+                Op::Less,
+                &number::increment(&major),
+                "0",
+                "0",
+                zero_pre(),
+            ));
             return Ok(());
         };
         let Some(patch) = partial.patch else {
             out.push(lower(Op::GreaterEq, &major, &minor, "0", Vec::new()));
             if major == "0" {
-                out.push(lower(Op::Less, &major, &number::increment(&minor), "0", zero_pre()));
+                out.push(lower(
+                    Op::Less,
+                    &major,
+                    &number::increment(&minor),
+                    "0",
+                    zero_pre(),
+                ));
             } else {
-                out.push(lower(Op::Less, &number::increment(&major), "0", "0", zero_pre()));
+                out.push(lower(
+                    Op::Less,
+                    &number::increment(&major),
+                    "0",
+                    "0",
+                    zero_pre(),
+                ));
             }
             return Ok(());
         };
@@ -460,10 +512,10 @@ fn desugar(word: &str, range: &str, out: &mut Vec<Comparator>) -> Result<(), Ver
         (None, word)
     };
     let partial = parse_partial(strip_v_equals(rest), range)?;
-    let (Some(major), Some(minor), Some(patch)) =
-        (&partial.major, &partial.minor, &partial.patch)
+    let (Some(major), Some(minor), Some(patch)) = (&partial.major, &partial.minor, &partial.patch)
     else {
-        return desugar_x_range(op, partial, out);
+        desugar_x_range(op, partial, out);
+        return Ok(());
     };
     // A full version: node-semver's comparator grammar allows at most one
     // `v` (and no `=`) between the operator and the version.
@@ -482,7 +534,7 @@ fn desugar(word: &str, range: &str, out: &mut Vec<Comparator>) -> Result<(), Ver
     Ok(())
 }
 
-fn desugar_x_range(op: Option<Op>, partial: Partial, out: &mut Vec<Comparator>) -> Result<(), VersionError> {
+fn desugar_x_range(op: Option<Op>, partial: Partial, out: &mut Vec<Comparator>) {
     let op = match op {
         Some(Op::Equal) | None => None,
         other => other,
@@ -492,36 +544,58 @@ fn desugar_x_range(op: Option<Op>, partial: Partial, out: &mut Vec<Comparator>) 
             Some(Op::Less | Op::Greater) => lower(Op::Less, "0", "0", "0", zero_pre()),
             _ => Comparator::Any,
         });
-        return Ok(());
+        return;
     };
     match (op, partial.minor) {
         (None, None) => {
             out.push(lower(Op::GreaterEq, &major, "0", "0", Vec::new()));
-            out.push(lower(Op::Less, &number::increment(&major), "0", "0", zero_pre()));
+            out.push(lower(
+                Op::Less,
+                &number::increment(&major),
+                "0",
+                "0",
+                zero_pre(),
+            ));
         }
         (None, Some(minor)) => {
             out.push(lower(Op::GreaterEq, &major, &minor, "0", Vec::new()));
-            out.push(lower(Op::Less, &major, &number::increment(&minor), "0", zero_pre()));
+            out.push(lower(
+                Op::Less,
+                &major,
+                &number::increment(&minor),
+                "0",
+                zero_pre(),
+            ));
         }
         (Some(op), minor) => {
             let x_minor = minor.is_none();
             let minor = minor.unwrap_or_else(|| "0".to_owned());
             let (op, major, minor) = match op {
-                Op::Greater if x_minor => (Op::GreaterEq, number::increment(&major), "0".to_owned()),
+                Op::Greater if x_minor => {
+                    (Op::GreaterEq, number::increment(&major), "0".to_owned())
+                }
                 Op::Greater => (Op::GreaterEq, major, number::increment(&minor)),
                 Op::LessEq if x_minor => (Op::Less, number::increment(&major), minor),
                 Op::LessEq => (Op::Less, major, number::increment(&minor)),
                 other => (other, major, minor),
             };
-            let pre = if op == Op::Less { zero_pre() } else { Vec::new() };
+            let pre = if op == Op::Less {
+                zero_pre()
+            } else {
+                Vec::new()
+            };
             out.push(lower(op, &major, &minor, "0", pre));
         }
     }
-    Ok(())
 }
 
 /// The hyphen range `A - B`.
-fn desugar_hyphen(from: &str, to: &str, range: &str, out: &mut Vec<Comparator>) -> Result<(), VersionError> {
+fn desugar_hyphen(
+    from: &str,
+    to: &str,
+    range: &str,
+    out: &mut Vec<Comparator>,
+) -> Result<(), VersionError> {
     let from = parse_partial(strip_v_equals(from), range)?;
     let to = parse_partial(strip_v_equals(to), range)?;
     if let Some(major) = from.major {
@@ -534,7 +608,13 @@ fn desugar_hyphen(from: &str, to: &str, range: &str, out: &mut Vec<Comparator>) 
     }
     if let Some(major) = to.major {
         match (to.minor, to.patch) {
-            (None, _) => out.push(lower(Op::Less, &number::increment(&major), "0", "0", zero_pre())),
+            (None, _) => out.push(lower(
+                Op::Less,
+                &number::increment(&major),
+                "0",
+                "0",
+                zero_pre(),
+            )),
             (Some(minor), None) => out.push(lower(
                 Op::Less,
                 &major,
@@ -542,7 +622,9 @@ fn desugar_hyphen(from: &str, to: &str, range: &str, out: &mut Vec<Comparator>) 
                 "0",
                 zero_pre(),
             )),
-            (Some(minor), Some(patch)) => out.push(lower(Op::LessEq, &major, &minor, &patch, to.pre)),
+            (Some(minor), Some(patch)) => {
+                out.push(lower(Op::LessEq, &major, &minor, &patch, to.pre))
+            }
         }
     }
     if out.is_empty() {
@@ -568,7 +650,11 @@ fn parse_set(set: &str, range: &str) -> Result<Vec<Comparator>, VersionError> {
         index += 1;
         if is_operator(word) {
             let Some(&next) = words.get(index) else {
-                return Err(VersionError::requirement("npm", range, "operator without a version"));
+                return Err(VersionError::requirement(
+                    "npm",
+                    range,
+                    "operator without a version",
+                ));
             };
             index += 1;
             desugar(&format!("{word}{next}"), range, &mut out)?;
@@ -591,7 +677,11 @@ pub struct NpmRange {
 impl NpmRange {
     pub fn parse(range: &str) -> Result<Self, VersionError> {
         if range.len() > NPM_MAX_LENGTH {
-            return Err(VersionError::requirement("npm", range, "longer than 256 characters"));
+            return Err(VersionError::requirement(
+                "npm",
+                range,
+                "longer than 256 characters",
+            ));
         }
         let sets = range
             .split("||")
@@ -754,8 +844,14 @@ impl CargoComparator {
     /// Whether this comparator lets the pre-release `version` through.
     fn allows_pre(&self, version: &Version) -> bool {
         number::compare(&version.major, &self.major) == Ordering::Equal
-            && self.minor.as_deref().is_some_and(|minor| number::compare(&version.minor, minor).is_eq())
-            && self.patch.as_deref().is_some_and(|patch| number::compare(&version.patch, patch).is_eq())
+            && self
+                .minor
+                .as_deref()
+                .is_some_and(|minor| number::compare(&version.minor, minor).is_eq())
+            && self
+                .patch
+                .as_deref()
+                .is_some_and(|patch| number::compare(&version.patch, patch).is_eq())
             && !self.pre.is_empty()
     }
 }
@@ -766,7 +862,10 @@ pub struct CargoRequirement {
     comparators: Vec<CargoComparator>,
 }
 
-fn parse_cargo_comparator(text: &str, requirement: &str) -> Result<Option<CargoComparator>, VersionError> {
+fn parse_cargo_comparator(
+    text: &str,
+    requirement: &str,
+) -> Result<Option<CargoComparator>, VersionError> {
     let invalid = |reason| VersionError::requirement("crates.io", requirement, reason);
     let text = text.trim();
     let (op, rest) = if let Some(rest) = text.strip_prefix(">=") {
@@ -852,7 +951,11 @@ impl CargoRequirement {
         for part in requirement.split(',') {
             count += 1;
             if part.trim().is_empty() {
-                return Err(VersionError::requirement("crates.io", requirement, "empty comparator"));
+                return Err(VersionError::requirement(
+                    "crates.io",
+                    requirement,
+                    "empty comparator",
+                ));
             }
             match parse_cargo_comparator(part, requirement)? {
                 Some(comparator) => comparators.push(comparator),
@@ -873,9 +976,14 @@ impl CargoRequirement {
     /// matches, and a pre-release only when a comparator names a
     /// pre-release of the same `major.minor.patch`.
     pub fn matches(&self, version: &Version) -> bool {
-        self.comparators.iter().all(|comparator| comparator.matches(version))
+        self.comparators
+            .iter()
+            .all(|comparator| comparator.matches(version))
             && (version.pre.is_empty()
-                || self.comparators.iter().any(|comparator| comparator.allows_pre(version)))
+                || self
+                    .comparators
+                    .iter()
+                    .any(|comparator| comparator.allows_pre(version)))
     }
 }
 
@@ -906,7 +1014,11 @@ mod tests {
             "2.1.1",
         ];
         for pair in order.windows(2) {
-            assert_eq!(compare_cargo(pair[0], pair[1]), Ok(Ordering::Less), "{pair:?}");
+            assert_eq!(
+                compare_cargo(pair[0], pair[1]),
+                Ok(Ordering::Less),
+                "{pair:?}"
+            );
         }
         assert_eq!(compare_cargo("1.0.0+a", "1.0.0+b"), Ok(Ordering::Equal));
     }
@@ -917,7 +1029,10 @@ mod tests {
         // pseudo-versions.
         assert_eq!(compare_go("v1", "v1.0.0"), Ok(Ordering::Equal));
         assert_eq!(compare_go("v1.2", "v1.2.0"), Ok(Ordering::Equal));
-        assert_eq!(compare_go("v2.0.0+incompatible", "v2.0.0"), Ok(Ordering::Equal));
+        assert_eq!(
+            compare_go("v2.0.0+incompatible", "v2.0.0"),
+            Ok(Ordering::Equal)
+        );
         assert_eq!(
             compare_go("v0.0.0-20191109021931-daa7c04131f5", "v0.0.1"),
             Ok(Ordering::Less)
@@ -935,11 +1050,22 @@ mod tests {
             Ok(Ordering::Greater)
         );
         assert_eq!(
-            compare_go("v0.0.0-20191109021931-daa7c04131f5", "v0.0.0-20200101000000-aaaaaaaaaaaa"),
+            compare_go(
+                "v0.0.0-20191109021931-daa7c04131f5",
+                "v0.0.0-20200101000000-aaaaaaaaaaaa"
+            ),
             Ok(Ordering::Less)
         );
         assert_eq!(compare_go("1.2.3", "v1.2.3"), Ok(Ordering::Equal));
-        for invalid in ["v1.2-pre", "v01.2.3", "v1.2.3.4", "v1.2.3-01", "", "v", "va.b.c"] {
+        for invalid in [
+            "v1.2-pre",
+            "v01.2.3",
+            "v1.2.3.4",
+            "v1.2.3-01",
+            "",
+            "v",
+            "va.b.c",
+        ] {
             assert!(parse_go(invalid).is_err(), "{invalid}");
         }
     }
@@ -969,10 +1095,18 @@ mod tests {
             ("0.2.0", "0.1"),
         ];
         for (version, requirement) in yes {
-            assert_eq!(cargo_satisfies(version, requirement), Ok(true), "{version} {requirement}");
+            assert_eq!(
+                cargo_satisfies(version, requirement),
+                Ok(true),
+                "{version} {requirement}"
+            );
         }
         for (version, requirement) in no {
-            assert_eq!(cargo_satisfies(version, requirement), Ok(false), "{version} {requirement}");
+            assert_eq!(
+                cargo_satisfies(version, requirement),
+                Ok(false),
+                "{version} {requirement}"
+            );
         }
         for invalid in ["", ">=", "1.2.3.4", "01.2", "*, 1", "1.*.3", ">=*"] {
             assert!(CargoRequirement::parse(invalid).is_err(), "{invalid}");

@@ -8,7 +8,9 @@ use std::path::Path;
 use drydock_version::{Ecosystem, compare, satisfies};
 
 fn vectors(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/vectors")
+        .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
 }
 
@@ -36,19 +38,41 @@ fn check_compare(ecosystem: Ecosystem, file: &str) -> usize {
         match fields.as_slice() {
             [a, "E"] => {
                 if let Ok(order) = compare(ecosystem, a, "1") {
-                    failures.push(format!("{file}:{}: `{a}` accepted ({order:?}), reference rejects it", number + 1));
+                    failures.push(format!(
+                        "{file}:{}: `{a}` accepted ({order:?}), reference rejects it",
+                        number + 1
+                    ));
+                }
+            }
+            [a, b, "x"] => {
+                // The reference leaves the pair unordered (two different
+                // Composer `dev-` branches); any strict order will do.
+                let got = compare(ecosystem, a, b);
+                if !matches!(got, Ok(Ordering::Less | Ordering::Greater))
+                    || compare(ecosystem, b, a) != got.clone().map(Ordering::reverse)
+                {
+                    failures.push(format!(
+                        "{file}:{}: `{a}` vs `{b}`: got {got:?}, want a strict order",
+                        number + 1
+                    ));
                 }
             }
             [a, b, expected] => {
                 let expected = ordering(expected);
                 let got = compare(ecosystem, a, b);
                 if got != Ok(expected) {
-                    failures.push(format!("{file}:{}: `{a}` vs `{b}`: got {got:?}, reference {expected:?}", number + 1));
+                    failures.push(format!(
+                        "{file}:{}: `{a}` vs `{b}`: got {got:?}, reference {expected:?}",
+                        number + 1
+                    ));
                 }
                 // Antisymmetry, checked on every pair.
                 let reverse = compare(ecosystem, b, a);
                 if reverse != Ok(expected.reverse()) {
-                    failures.push(format!("{file}:{}: `{b}` vs `{a}` not antisymmetric: {reverse:?}", number + 1));
+                    failures.push(format!(
+                        "{file}:{}: `{b}` vs `{a}` not antisymmetric: {reverse:?}",
+                        number + 1
+                    ));
                 }
             }
             _ => panic!("{file}:{}: malformed line {line:?}", number + 1),
@@ -73,7 +97,10 @@ fn check_satisfies(ecosystem: Ecosystem, file: &str) -> usize {
         match fields.as_slice() {
             [requirement, "E"] => {
                 if let Ok(result) = satisfies(ecosystem, "1.0.0", requirement) {
-                    failures.push(format!("{file}:{}: `{requirement}` accepted ({result}), reference rejects it", number + 1));
+                    failures.push(format!(
+                        "{file}:{}: `{requirement}` accepted ({result}), reference rejects it",
+                        number + 1
+                    ));
                 }
             }
             [version, requirement, expected] => {
@@ -94,12 +121,20 @@ fn check_satisfies(ecosystem: Ecosystem, file: &str) -> usize {
 }
 
 fn report(file: &str, checked: usize, failures: &[String]) {
-    eprintln!("{file}: {checked} vectors, {} disagreements", failures.len());
+    eprintln!(
+        "{file}: {checked} vectors, {} disagreements",
+        failures.len()
+    );
     assert!(
         failures.is_empty(),
         "{} of {checked} vectors disagree with the reference:\n{}",
         failures.len(),
-        failures.iter().take(40).cloned().collect::<Vec<_>>().join("\n")
+        failures
+            .iter()
+            .take(40)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     assert!(checked > 0, "{file} is empty");
 }
@@ -138,4 +173,22 @@ fn npm_ranges_agree_with_node_semver() {
 fn rpm_agrees_with_rpm_vercmp() {
     let checked = check_compare(Ecosystem::RedHat, "rpm.tsv");
     assert!(checked > 10_000, "{checked}");
+}
+
+#[test]
+fn maven_agrees_with_comparable_version() {
+    let checked = check_compare(Ecosystem::Maven, "maven.tsv");
+    assert!(checked > 5_000, "{checked}");
+}
+
+#[test]
+fn rubygems_agrees_with_gem_version() {
+    let checked = check_compare(Ecosystem::RubyGems, "rubygems.tsv");
+    assert!(checked > 5_000, "{checked}");
+}
+
+#[test]
+fn composer_agrees_with_composer_semver() {
+    let checked = check_compare(Ecosystem::Packagist, "composer.tsv");
+    assert!(checked > 5_000, "{checked}");
 }

@@ -1,1 +1,2 @@
 pub(crate) mod sbom;
+pub(crate) mod vercmp;
