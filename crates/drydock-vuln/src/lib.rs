@@ -19,6 +19,7 @@
     )
 )]
 
+pub mod cvss;
 mod database;
 mod error;
 mod import;
