@@ -23,6 +23,20 @@ struct Cli {
 enum Command {
     /// Catalog the packages of an image or directory into an SBOM
     Sbom(commands::sbom::SbomArgs),
+    /// Copy an image from an OCI layout into a registry
+    Push(commands::push::PushArgs),
+    /// Copy an image between registries and OCI layouts
+    Copy(commands::copy::CopyArgs),
+    /// Manage signing keys
+    Key(commands::key::KeyArgs),
+    /// Sign an image with a key, as `cosign sign --key` does
+    Sign(commands::sign::SignArgs),
+    /// Verify an image's signatures with a public key
+    Verify(commands::verify::VerifyArgs),
+    /// Attach a signed in-toto attestation (SBOM, vulnerabilities, provenance)
+    Attest(commands::attest::AttestArgs),
+    /// Verify an image's attestations with a public key
+    VerifyAttestation(commands::verify_attestation::VerifyAttestationArgs),
     /// Compare `A<TAB>B` version pairs from stdin in an ecosystem's scheme
     Vercmp(commands::vercmp::VercmpArgs),
 }
@@ -31,6 +45,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Sbom(args) => commands::sbom::run(args),
+        Command::Push(args) => commands::push::run(args),
+        Command::Copy(args) => commands::copy::run(args),
+        Command::Key(args) => commands::key::run(args),
+        Command::Sign(args) => commands::sign::run(args),
+        Command::Verify(args) => commands::verify::run(args),
+        Command::Attest(args) => commands::attest::run(args),
+        Command::VerifyAttestation(args) => commands::verify_attestation::run(args),
         Command::Vercmp(args) => commands::vercmp::run(args),
     };
     match result {

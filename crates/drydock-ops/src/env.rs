@@ -6,6 +6,12 @@ impl EnvVars {
     pub const SOURCE_DATE_EPOCH: &'static str = "SOURCE_DATE_EPOCH";
     /// Disable colour in terminal output.
     pub const NO_COLOR: &'static str = "NO_COLOR";
+    /// The password of signing keys (`drydock key generate`, `sign`, `attest`); empty allowed.
+    pub const DRYDOCK_PASSWORD: &'static str = "DRYDOCK_PASSWORD";
+    /// Docker's configuration directory (`config.json` with registry credentials).
+    pub const DOCKER_CONFIG: &'static str = "DOCKER_CONFIG";
+    /// The home directory (for `~/.docker/config.json`).
+    pub const HOME: &'static str = "HOME";
 
     pub fn get(name: &str) -> Option<String> {
         #[expect(

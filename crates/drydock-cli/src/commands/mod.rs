@@ -1,2 +1,11 @@
+pub(crate) mod attest;
+pub(crate) mod copy;
+pub(crate) mod key;
+pub(crate) mod password;
+pub(crate) mod push;
+pub(crate) mod registry_args;
 pub(crate) mod sbom;
+pub(crate) mod sign;
 pub(crate) mod vercmp;
+pub(crate) mod verify;
+pub(crate) mod verify_attestation;

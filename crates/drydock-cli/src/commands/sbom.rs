@@ -7,7 +7,7 @@ use drydock_sbom::Format;
 
 #[derive(Args)]
 pub(crate) struct SbomArgs {
-    /// docker-archive:PATH, oci-archive:PATH, oci-dir:PATH, dir:PATH, or a path (auto-detected)
+    /// docker-archive:PATH, oci-archive:PATH, oci-dir:PATH, dir:PATH, registry:REF, or a path (auto-detected)
     source: String,
     /// Output format: cyclonedx-json, spdx-json, json, table
     #[arg(short, long, default_value = "table")]
@@ -18,6 +18,8 @@ pub(crate) struct SbomArgs {
     /// Platform to choose from a multi-platform image: os/arch[/variant]
     #[arg(long)]
     platform: Option<String>,
+    #[command(flatten)]
+    registry: super::registry_args::RegistryArgs,
 }
 
 pub(crate) fn run(args: SbomArgs) -> anyhow::Result<ExitCode> {
@@ -26,9 +28,17 @@ pub(crate) fn run(args: SbomArgs) -> anyhow::Result<ExitCode> {
         format,
         output,
         platform,
+        registry,
     } = args;
     let progress = crate::progress::LayerProgress::new("cataloging");
-    let sbom = drydock_ops::sbom(&SbomSettings { source, platform }, &progress)?;
+    let sbom = drydock_ops::sbom(
+        &SbomSettings {
+            source,
+            platform,
+            registry: registry.settings(),
+        },
+        &progress,
+    )?;
     progress.finish();
     for problem in &sbom.problems {
         eprintln!("drydock: warning: {problem}");

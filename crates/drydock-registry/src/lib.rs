@@ -1,0 +1,37 @@
+//! The OCI distribution client — the only place HTTP meets images: manifests,
+//! indexes and blobs (digest-verified, retried with backoff, resumed with
+//! Range requests), pushes (monolithic, chunked, cross-repository mounts),
+//! tags, catalog, referrers with the tag-schema fallback; anonymous, basic
+//! and bearer auth with Docker `config.json` and credential helpers; TLS
+//! with system roots plus extra CAs. OCI layouts on disk speak the same
+//! [`Target`] trait, so copies, signatures and attestations work on both.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+mod auth;
+mod client;
+mod error;
+mod layout;
+mod reference;
+mod remote;
+pub mod spec;
+mod store;
+mod target;
+mod transfer;
+
+pub use auth::{Credential, Credentials};
+pub use client::{Client, ClientOptions, MANIFEST_LIMIT};
+pub use error::RegistryError;
+pub use layout::Layout;
+pub use reference::{Reference, is_loopback_host};
+pub use remote::{BlobReader, Fetched, Repository, VerifyingReader, fallback_tag};
+pub use store::RegistryStore;
+pub use target::{Opener, Target};
+pub use transfer::{Copied, copy, copy_blobs};
