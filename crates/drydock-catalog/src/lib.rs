@@ -13,14 +13,17 @@
 )]
 
 mod apk;
+mod binary;
 mod dispatch;
 mod distro;
 mod dotnet;
 mod dpkg;
 mod files;
+mod golang;
 mod java;
 mod php;
 mod rpm;
+mod rust;
 mod ruby;
 
 pub use dispatch::{Catalog, Dispatcher, catalog_source};
@@ -108,5 +111,7 @@ pub fn builtin() -> Vec<Box<dyn Cataloger>> {
         Box::new(dotnet::DotnetDepsCataloger),
         Box::new(ruby::RubyCataloger),
         Box::new(php::ComposerCataloger),
+        Box::new(binary::metadata::BinaryMetadataCataloger),
+        Box::new(rust::CargoLockCataloger),
     ]
 }
