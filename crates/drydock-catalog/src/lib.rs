@@ -21,7 +21,9 @@ mod dpkg;
 mod files;
 mod golang;
 mod java;
+mod javascript;
 mod php;
+mod python;
 mod rpm;
 mod rust;
 mod ruby;
@@ -113,5 +115,10 @@ pub fn builtin() -> Vec<Box<dyn Cataloger>> {
         Box::new(php::ComposerCataloger),
         Box::new(binary::metadata::BinaryMetadataCataloger),
         Box::new(rust::CargoLockCataloger),
+        Box::new(python::PythonInstalledCataloger),
+        Box::new(python::CondaCataloger),
+        Box::new(python::PythonLockCataloger),
+        Box::new(javascript::JavascriptInstalledCataloger),
+        Box::new(javascript::JavascriptLockCataloger),
     ]
 }
