@@ -1,0 +1,169 @@
+//! `drydock db import | update | status`: the vulnerability database.
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand, ValueEnum};
+use drydock_ops::DbUpdateSettings;
+
+#[derive(Args)]
+pub(crate) struct DbArgs {
+    /// Database directory (default: `DRYDOCK_DB_DIR`, else `$XDG_DATA_HOME/drydock/db`, else `~/.local/share/drydock/db`)
+    #[arg(long, global = true, value_name = "DIR")]
+    db_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: DbCommand,
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Import OSV JSON files, directories and all.zip archives, the Debian security tracker JSON, Alpine/Wolfi secdb JSON, CISA KEV JSON and FIRST EPSS CSV (atomic: all or nothing)
+    Import {
+        /// Files or directories (formats detected from content)
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Fetch every configured source and import them in one atomic import
+    Update {
+        /// Add or override a source: NAME=URL (an empty URL disables NAME); see `sources.toml` in the database directory
+        #[arg(long = "source", value_name = "NAME=URL")]
+        sources: Vec<String>,
+        /// Fetch only the sources given with `--source` or in `sources.toml`
+        #[arg(long)]
+        no_default_sources: bool,
+    },
+    /// Sources, record counts per ecosystem, last update, schema version
+    Status {
+        #[arg(short, long, value_enum, default_value = "table")]
+        format: StatusFormat,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StatusFormat {
+    Table,
+    Json,
+}
+
+pub(crate) fn run(args: DbArgs) -> anyhow::Result<ExitCode> {
+    let DbArgs { db_dir, command } = args;
+    let db_dir = drydock_ops::db_dir(db_dir.as_deref())?;
+    match command {
+        DbCommand::Import { paths } => {
+            let report = drydock_ops::db_import(&db_dir, &paths)?;
+            crate::output::emit(None, |out| write_import(out, &db_dir, &report))?;
+        }
+        DbCommand::Update {
+            sources,
+            no_default_sources,
+        } => {
+            let report = drydock_ops::db_update(&DbUpdateSettings {
+                db_dir: db_dir.clone(),
+                sources,
+                no_default_sources,
+            })?;
+            crate::output::emit(None, |out| {
+                for (name, (url, bytes)) in &report.fetched {
+                    writeln!(out, "fetched `{name}` ({bytes} bytes) from {url}")?;
+                }
+                write_import(out, &db_dir, &report.import)
+            })?;
+        }
+        DbCommand::Status { format } => {
+            let status = drydock_ops::db_status(&db_dir)?;
+            crate::output::emit(None, |out| match format {
+                StatusFormat::Json => {
+                    writeln!(out, "{}", drydock_ops::db_status_json(&db_dir, &status))?;
+                    Ok(())
+                }
+                StatusFormat::Table => write_status(out, &db_dir, &status),
+            })?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_import(
+    out: &mut dyn Write,
+    db_dir: &Path,
+    report: &drydock_ops::ImportReport,
+) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "imported {} records from {} inputs: {} added, {} replaced, {} kept (newer in the database)",
+        report.records_read, report.inputs, report.added, report.replaced, report.kept_newer
+    )?;
+    if report.kev_entries > 0 {
+        writeln!(out, "KEV: {} entries", report.kev_entries)?;
+    }
+    if report.epss_entries > 0 {
+        writeln!(out, "EPSS: {} scores", report.epss_entries)?;
+    }
+    writeln!(
+        out,
+        "database `{}`: {} records",
+        db_dir.display(),
+        report.total_records
+    )?;
+    Ok(())
+}
+
+fn write_status(
+    out: &mut dyn Write,
+    db_dir: &Path,
+    status: &drydock_ops::DbStatus,
+) -> anyhow::Result<()> {
+    writeln!(out, "database        {}", db_dir.display())?;
+    writeln!(out, "schema version  {}", status.schema_version)?;
+    writeln!(
+        out,
+        "last update     {}",
+        status
+            .last_update
+            .as_deref()
+            .unwrap_or("never (empty database)")
+    )?;
+    if !status.sources.is_empty() {
+        writeln!(out, "\nSOURCE                      RECORDS  LAST IMPORT")?;
+        for source in &status.sources {
+            writeln!(
+                out,
+                "{:<26} {:>8}  {}",
+                source.name, source.records, source.last_import
+            )?;
+        }
+    }
+    if !status.ecosystems.is_empty() {
+        writeln!(
+            out,
+            "\nECOSYSTEM                   RECORDS  AFFECTED  PACKAGES"
+        )?;
+        for ecosystem in &status.ecosystems {
+            let name = if ecosystem.ecosystem.is_empty() {
+                "(none)"
+            } else {
+                &ecosystem.ecosystem
+            };
+            writeln!(
+                out,
+                "{:<26} {:>8}  {:>8}  {:>8}",
+                name, ecosystem.records, ecosystem.affected, ecosystem.packages
+            )?;
+        }
+    }
+    if let Some(kev) = &status.kev {
+        writeln!(
+            out,
+            "\nKEV   catalog {} ({}), {} CVEs, imported {}",
+            kev.catalog_version, kev.date_released, kev.count, kev.last_import
+        )?;
+    }
+    if let Some(epss) = &status.epss {
+        writeln!(
+            out,
+            "EPSS  model {}, scores of {}, {} CVEs, imported {}",
+            epss.model_version, epss.score_date, epss.count, epss.last_import
+        )?;
+    }
+    Ok(())
+}
