@@ -23,6 +23,8 @@ struct Cli {
 enum Command {
     /// Catalog the packages of an image or directory into an SBOM
     Sbom(commands::sbom::SbomArgs),
+    /// Find the known vulnerabilities of an image, directory or SBOM
+    Scan(commands::scan::ScanArgs),
     /// Copy an image from an OCI layout into a registry
     Push(commands::push::PushArgs),
     /// Copy an image between registries and OCI layouts
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Sbom(args) => commands::sbom::run(args),
+        Command::Scan(args) => commands::scan::run(args),
         Command::Push(args) => commands::push::run(args),
         Command::Copy(args) => commands::copy::run(args),
         Command::Key(args) => commands::key::run(args),

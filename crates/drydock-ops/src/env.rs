@@ -12,6 +12,10 @@ impl EnvVars {
     pub const DOCKER_CONFIG: &'static str = "DOCKER_CONFIG";
     /// The home directory (for `~/.docker/config.json`).
     pub const HOME: &'static str = "HOME";
+    /// The vulnerability database directory (overrides the XDG default).
+    pub const DRYDOCK_DB_DIR: &'static str = "DRYDOCK_DB_DIR";
+    /// XDG base directory for data (`$XDG_DATA_HOME/drydock/db`).
+    pub const XDG_DATA_HOME: &'static str = "XDG_DATA_HOME";
 
     pub fn get(name: &str) -> Option<String> {
         #[expect(

@@ -5,6 +5,7 @@ mod key;
 mod push;
 mod registry;
 mod sbom;
+mod scan;
 mod sign;
 mod time;
 
@@ -14,6 +15,7 @@ pub use key::{KeyError, key_generate};
 pub use push::{CopyError, CopyReport, CopySettings, copy};
 pub use registry::RegistrySettings;
 pub use sbom::{SbomError, SbomSettings, sbom};
+pub use scan::{ScanError, ScanOutcome, ScanSettings, resolve_db_dir, scan};
 pub use sign::{
     AttestSettings, SignSettings, SignatureError, SignatureFormat, Signed, Verified, VerifyReport,
     VerifySettings, attest, predicate_type_uri, sign, verify, verify_attestation,

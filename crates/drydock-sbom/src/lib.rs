@@ -16,6 +16,7 @@ mod ids;
 pub mod license;
 mod native;
 mod purl;
+mod read;
 mod spdx;
 mod table;
 
@@ -27,6 +28,7 @@ use drydock_core::{Distro, Package, Problem, Relationship, SourceMetadata};
 pub use cyclonedx::write_cyclonedx_json;
 pub use native::{NATIVE_SCHEMA_VERSION, read_native, write_native_json};
 pub use purl::{PurlParseError, parse_purl};
+pub use read::{InputFormat, ReadError, read_sbom};
 pub use spdx::write_spdx_json;
 pub use table::write_table;
 

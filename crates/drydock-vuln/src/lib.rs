@@ -22,19 +22,31 @@
 pub mod cvss;
 mod database;
 mod error;
+pub mod finding;
 mod import;
+pub mod matcher;
 pub mod model;
+pub mod report;
 mod storage;
 pub mod time;
+pub mod vex;
 
 pub use database::{
     Database, EcosystemStatus, EpssStatus, KevStatus, SCHEMA_VERSION, SourceStatus, Status,
 };
 pub use error::{DbError, ImportError};
+pub use finding::{
+    CvssScore, EpssInfo, Finding, FindingPackage, FixState, KevInfo, MatchedVia, ScanDatabase,
+    ScanDistro, ScanResult, ScanSource, ScannedPackage, SeverityLevel, Suppression,
+    UnknownSeverity,
+};
 pub use import::{
     ImportReport, MAX_INPUT_BYTES, debian_release_number, parse_document_for_fuzzing,
 };
+pub use matcher::{MatchOutcome, match_packages};
 pub use model::{
     Advisory, Affected, AffectedPackage, Epss, Event, KevEntry, Range, RangeKind, Reference,
     Severity, ecosystem_base, normalize_name,
 };
+pub use report::{ReportError, ReportFormat, UnknownReportFormat};
+pub use vex::{VexDocument, VexError, VexStatus, apply_vex, parse_vex};

@@ -185,12 +185,12 @@ pub fn query_for(package: &Package, distro: Option<&Distro>) -> Result<Query, St
 
 /// `1.20.7-10+b1` → `1.20.7-10`: a binNMU rebuilds the same source.
 pub fn strip_binnmu(version: &str) -> &str {
-    if let Some((base, build)) = version.rsplit_once("+b") {
-        if !build.is_empty() && build.bytes().all(|b| b.is_ascii_digit()) {
-            return base;
+    match version.rsplit_once("+b") {
+        Some((base, build)) if !build.is_empty() && build.bytes().all(|b| b.is_ascii_digit()) => {
+            base
         }
+        _ => version,
     }
-    version
 }
 
 /// Matches every package against `db`.
@@ -435,11 +435,12 @@ fn in_range(range: &Range, version: &str, compare: RangeCompare) -> Option<Vec<S
     Some(closing.into_iter().collect())
 }
 
+/// Matched records about one vulnerability.
+type Group<'a> = Vec<(&'a Advisory, AffectedMatch)>;
+
 /// Groups matched records that share any id (id, aliases, upstream).
-fn group_by_vulnerability(
-    matched: Vec<(&Advisory, AffectedMatch)>,
-) -> Vec<Vec<(&Advisory, AffectedMatch)>> {
-    let mut groups: Vec<(BTreeSet<String>, Vec<(&Advisory, AffectedMatch)>)> = Vec::new();
+fn group_by_vulnerability(matched: Group<'_>) -> Vec<Group<'_>> {
+    let mut groups: Vec<(BTreeSet<String>, Group<'_>)> = Vec::new();
     for (advisory, found) in matched {
         let ids: BTreeSet<String> = std::iter::once(&advisory.id)
             .chain(&advisory.aliases)
@@ -659,10 +660,10 @@ fn severity_of(
             .and_then(|specific| specific.get("severity"))
             .and_then(Value::as_str)
             .and_then(SeverityLevel::from_label);
-        if let Some(level) = label {
-            if other_label.as_ref().is_none_or(|(known, _)| level > *known) {
-                other_label = Some((level, "database-specific-severity".to_owned()));
-            }
+        if let Some(level) = label
+            && other_label.as_ref().is_none_or(|(known, _)| level > *known)
+        {
+            other_label = Some((level, "database-specific-severity".to_owned()));
         }
     }
     let best = vectors.into_iter().max_by(|a, b| {
@@ -692,12 +693,19 @@ fn version_rank(version: &str) -> u8 {
     }
 }
 
-/// Base score of a CVSS vector (v2, v3.x, v4.0) with helper-computed scores.
+/// Base score of a CVSS vector (v2, v3.x, v4.0); `None` for a vector the
+/// CVSS module rejects.
 fn cvss_score(vector: &str) -> Option<CvssScore> {
-    let score = crate::cvss::base_score(vector).ok()?;
+    let score = crate::cvss::score(vector).ok()?;
+    let version = match score.version {
+        crate::cvss::Version::V2 => "2.0",
+        crate::cvss::Version::V3_0 => "3.0",
+        crate::cvss::Version::V3_1 => "3.1",
+        crate::cvss::Version::V4 => "4.0",
+    };
     Some(CvssScore {
-        version: score.version.to_owned(),
+        version: version.to_owned(),
         vector: vector.to_owned(),
-        base_score: score.score,
+        base_score: score.base_score,
     })
 }

@@ -5,6 +5,7 @@ pub(crate) mod password;
 pub(crate) mod push;
 pub(crate) mod registry_args;
 pub(crate) mod sbom;
+pub(crate) mod scan;
 pub(crate) mod sign;
 pub(crate) mod vercmp;
 pub(crate) mod verify;

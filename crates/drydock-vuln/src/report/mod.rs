@@ -31,8 +31,12 @@ pub enum ReportFormat {
 }
 
 impl ReportFormat {
-    pub const ALL: [ReportFormat; 4] =
-        [ReportFormat::Table, ReportFormat::Json, ReportFormat::CycloneDxJson, ReportFormat::Sarif];
+    pub const ALL: [ReportFormat; 4] = [
+        ReportFormat::Table,
+        ReportFormat::Json,
+        ReportFormat::CycloneDxJson,
+        ReportFormat::Sarif,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -43,7 +47,11 @@ impl ReportFormat {
         }
     }
 
-    pub fn write(self, result: &ScanResult, out: &mut dyn std::io::Write) -> Result<(), ReportError> {
+    pub fn write(
+        self,
+        result: &ScanResult,
+        out: &mut dyn std::io::Write,
+    ) -> Result<(), ReportError> {
         match self {
             ReportFormat::Table => write_table(result, out),
             ReportFormat::Json => write_json(result, out),
@@ -104,11 +112,18 @@ struct Tool {
     version: &'static str,
 }
 
-const TOOL: Tool = Tool { name: "drydock", version: env!("CARGO_PKG_VERSION") };
+const TOOL: Tool = Tool {
+    name: "drydock",
+    version: env!("CARGO_PKG_VERSION"),
+};
 
 /// drydock's scan JSON.
 pub fn write_json(result: &ScanResult, out: &mut dyn std::io::Write) -> Result<(), ReportError> {
-    let document = JsonDocument { schema_version: SCAN_JSON_SCHEMA_VERSION, tool: TOOL, result };
+    let document = JsonDocument {
+        schema_version: SCAN_JSON_SCHEMA_VERSION,
+        tool: TOOL,
+        result,
+    };
     emit_json(ReportFormat::Json, &document, out)
 }
 
@@ -117,8 +132,8 @@ fn emit_json<T: Serialize>(
     value: &T,
     out: &mut dyn std::io::Write,
 ) -> Result<(), ReportError> {
-    let mut bytes =
-        serde_json::to_vec_pretty(value).map_err(|source| ReportError::Serialize { format, source })?;
+    let mut bytes = serde_json::to_vec_pretty(value)
+        .map_err(|source| ReportError::Serialize { format, source })?;
     bytes.push(b'\n');
     out.write_all(&bytes)
         .and_then(|()| out.flush())

@@ -6,8 +6,16 @@ use std::fmt::Write as _;
 use super::{ReportError, ReportFormat};
 use crate::finding::{Finding, ScanResult, SeverityLevel};
 
-const HEADER: [&str; 8] =
-    ["PACKAGE", "VERSION", "VULNERABILITY", "SEVERITY", "KEV", "EPSS", "FIXED-IN", "STATE"];
+const HEADER: [&str; 8] = [
+    "PACKAGE",
+    "VERSION",
+    "VULNERABILITY",
+    "SEVERITY",
+    "KEV",
+    "EPSS",
+    "FIXED-IN",
+    "STATE",
+];
 
 fn row(finding: &Finding) -> [String; 8] {
     [
@@ -15,8 +23,15 @@ fn row(finding: &Finding) -> [String; 8] {
         finding.package.version.clone(),
         finding.id.clone(),
         finding.severity.as_str().to_owned(),
-        if finding.kev.is_some() { "yes".to_owned() } else { String::new() },
-        finding.epss.as_ref().map_or_else(String::new, |epss| format!("{:.2}%", epss.score * 100.0)),
+        if finding.kev.is_some() {
+            "yes".to_owned()
+        } else {
+            String::new()
+        },
+        finding
+            .epss
+            .as_ref()
+            .map_or_else(String::new, |epss| format!("{:.2}%", epss.score * 100.0)),
         finding.fixed_versions.join(", "),
         match &finding.suppressed {
             Some(suppression) => format!("suppressed: {}", suppression.status),
@@ -60,12 +75,20 @@ pub fn write_table(result: &ScanResult, out: &mut dyn std::io::Write) -> Result<
     }
     let mut counts = Vec::new();
     for level in SeverityLevel::ALL.into_iter().rev() {
-        let count = result.findings.iter().filter(|finding| finding.severity == level).count();
+        let count = result
+            .findings
+            .iter()
+            .filter(|finding| finding.severity == level)
+            .count();
         if count > 0 {
             counts.push(format!("{level}: {count}"));
         }
     }
-    let kev = result.findings.iter().filter(|finding| finding.kev.is_some()).count();
+    let kev = result
+        .findings
+        .iter()
+        .filter(|finding| finding.kev.is_some())
+        .count();
     let _ = write!(
         text,
         "\n{} finding{} in {} package{}",
@@ -90,5 +113,8 @@ pub fn write_table(result: &ScanResult, out: &mut dyn std::io::Write) -> Result<
     }
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
-        .map_err(|source| ReportError::Write { format: ReportFormat::Table, source })
+        .map_err(|source| ReportError::Write {
+            format: ReportFormat::Table,
+            source,
+        })
 }
