@@ -330,18 +330,15 @@ pub(crate) fn parse_properties(content: &[u8]) -> Vec<(String, String)> {
     let mut pending: Option<String> = None;
     for raw in text.split('\n') {
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
-        let line = match pending.take() {
-            Some(mut previous) => {
-                previous.push_str(raw.trim_start());
-                previous
+        let line = if let Some(mut previous) = pending.take() {
+            previous.push_str(raw.trim_start());
+            previous
+        } else {
+            let trimmed = raw.trim_start();
+            if trimmed.starts_with('#') || trimmed.starts_with('!') {
+                continue;
             }
-            None => {
-                let trimmed = raw.trim_start();
-                if trimmed.starts_with('#') || trimmed.starts_with('!') {
-                    continue;
-                }
-                trimmed.to_owned()
-            }
+            trimmed.to_owned()
         };
         let trailing = line.chars().rev().take_while(|&c| c == '\\').count();
         if trailing % 2 == 1 {

@@ -302,18 +302,15 @@ fn merge(packages: &mut Vec<Package>) {
             package.checksum.clone(),
             package.purl.to_string(),
         );
-        match index.get(&key).and_then(|&i| merged.get_mut(i)) {
-            Some(existing) => {
-                for location in package.locations {
-                    if !existing.locations.contains(&location) {
-                        existing.locations.push(location);
-                    }
+        if let Some(existing) = index.get(&key).and_then(|&i| merged.get_mut(i)) {
+            for location in package.locations {
+                if !existing.locations.contains(&location) {
+                    existing.locations.push(location);
                 }
             }
-            None => {
-                index.insert(key, merged.len());
-                merged.push(package);
-            }
+        } else {
+            index.insert(key, merged.len());
+            merged.push(package);
         }
     }
     *packages = merged;
