@@ -623,7 +623,7 @@ fn desugar_hyphen(
                 zero_pre(),
             )),
             (Some(minor), Some(patch)) => {
-                out.push(lower(Op::LessEq, &major, &minor, &patch, to.pre))
+                out.push(lower(Op::LessEq, &major, &minor, &patch, to.pre));
             }
         }
     }
