@@ -17,6 +17,18 @@ pub(crate) fn emit(
         lock.flush()?;
         return Ok(());
     };
+    // Devices and pipes (`/dev/null`, `/dev/stdout`, a FIFO) are written in
+    // place: renaming a temporary file over them would replace the device.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+        let mut buffered = std::io::BufWriter::new(file);
+        write(&mut buffered)?;
+        buffered.flush()?;
+        return Ok(());
+    }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
