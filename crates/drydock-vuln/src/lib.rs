@@ -41,7 +41,7 @@ pub use finding::{
     UnknownSeverity,
 };
 pub use import::{
-    ImportReport, MAX_INPUT_BYTES, debian_release_number, parse_document_for_fuzzing,
+    ImportReport, MAX_INPUT_BYTES, debian_release_number, fuzzing,
 };
 pub use matcher::{MatchOutcome, match_packages};
 pub use model::{

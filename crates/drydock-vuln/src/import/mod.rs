@@ -325,9 +325,53 @@ pub(crate) fn read_bytes(
     Ok(())
 }
 
-/// Parses one (uncompressed, non-archive) document.
-pub fn parse_document_for_fuzzing(bytes: &[u8]) -> bool {
-    parse_document("fuzz", bytes, "2024-01-01T00:00:00Z").is_ok()
+/// Entry points for the fuzz targets (not a stable API): each parses
+/// untrusted bytes as one format and returns the records it produced.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::{ImportReport, Parsed, debian, read_bytes, secdb};
+    use crate::model::Advisory;
+
+    const NOW: &str = "2024-01-01T00:00:00Z";
+
+    /// One OSV record (JSON object), as `db import` reads it.
+    pub fn osv(bytes: &[u8]) -> Option<Advisory> {
+        let value = serde_json::from_slice(bytes).ok()?;
+        super::osv::parse_one("fuzz", value).ok()
+    }
+
+    /// The Debian security tracker JSON.
+    pub fn debian_tracker(bytes: &[u8]) -> Vec<Advisory> {
+        serde_json::from_slice(bytes)
+            .ok()
+            .and_then(|value| debian::parse("fuzz", &value, NOW).ok())
+            .unwrap_or_default()
+    }
+
+    /// Alpine / Wolfi secdb JSON.
+    pub fn secdb(bytes: &[u8]) -> Vec<Advisory> {
+        serde_json::from_slice(bytes)
+            .ok()
+            .and_then(|value| secdb::parse("fuzz", &value, NOW).ok())
+            .unwrap_or_default()
+    }
+
+    /// Any input `db import` accepts (zip, gzip, every format by content).
+    pub fn any_input(bytes: &[u8]) -> usize {
+        let mut parsed = Vec::new();
+        let mut report = ImportReport::default();
+        if read_bytes("fuzz", bytes.to_vec(), NOW, &mut parsed, &mut report).is_err() {
+            return 0;
+        }
+        parsed
+            .iter()
+            .map(|input| match input {
+                Parsed::Advisories(advisories) => advisories.len(),
+                Parsed::Kev { entries, .. } => entries.len(),
+                Parsed::Epss { entries, .. } => entries.len(),
+            })
+            .sum()
+    }
 }
 
 fn parse_document(path: &str, bytes: &[u8], now: &str) -> Result<Parsed, ImportError> {
