@@ -286,3 +286,24 @@ fn yarn_berry_lock_matches_yarn_info() {
     assert!(expected.len() >= 75);
     assert_eq!(declared(document, "/berry/yarn.lock"), expected);
 }
+
+#[test]
+fn lock_files_as_the_source() {
+    let Some((dir, document)) = document() else {
+        return;
+    };
+    for (lock, name) in [
+        ("project/package-lock.json", "/package-lock.json"),
+        ("pnpm/pnpm-lock.yaml", "/pnpm-lock.yaml"),
+        ("yarn1/yarn.lock", "/yarn.lock"),
+        ("berry/yarn.lock", "/yarn.lock"),
+    ] {
+        let alone = sbom(&dir.join(lock).display().to_string());
+        assert_eq!(
+            declared(&alone, name),
+            declared(document, &format!("/{lock}")),
+            "{lock} as the source"
+        );
+        assert!(npm_packages(&alone).all(|p| location(p) == name));
+    }
+}

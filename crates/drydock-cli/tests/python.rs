@@ -323,3 +323,14 @@ fn lock_files_are_declared_not_installed() {
     );
     assert_eq!(text(&zlib["files"][0]["path"]), "/opt/conda/include/zlib.h");
 }
+
+#[test]
+fn a_lock_file_as_the_source() {
+    let fixtures = fixtures_dir();
+    let document = sbom(&fixtures.join("uv.lock").display().to_string());
+    let reported: BTreeSet<(String, String)> = packages(&document, "pypi")
+        .inspect(|p| assert_eq!(location(p), "/uv.lock"))
+        .map(|p| (text(&p["name"]), text(&p["version"])))
+        .collect();
+    assert_eq!(reported, listing(&fixtures.join("uv.expected")));
+}
