@@ -442,3 +442,80 @@ fn alpine_secdb_real_files() {
     );
     assert_eq!(advisory.data_source, "alpine-secdb");
 }
+
+#[test]
+fn another_schema_version_is_refused_with_both_versions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db_dir = tmp.path().join("db");
+    let file = tmp.path().join("r.json");
+    std::fs::write(&file, record("PYSEC-X-3", "2024-05-01T10:00:00Z", "one")).unwrap();
+    Database::import_at(&db_dir, std::slice::from_ref(&file), 1).unwrap();
+    let current = std::fs::read_to_string(db_dir.join("CURRENT")).unwrap();
+    let metadata = db_dir.join(current.trim()).join("metadata.json");
+    let text = std::fs::read_to_string(&metadata).unwrap();
+    std::fs::write(
+        &metadata,
+        text.replace("\"schema_version\": 1", "\"schema_version\": 99"),
+    )
+    .unwrap();
+    let error = Database::open(&db_dir).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            DbError::SchemaVersion {
+                found: 99,
+                expected: 1,
+                ..
+            }
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_empty_directory_opens_as_an_empty_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = Database::open(tmp.path()).unwrap();
+    assert!(db.status().ecosystems.is_empty());
+    assert_eq!(db.status().last_update, None);
+    assert!(db.advisories("PyPI", "django").unwrap().is_empty());
+}
+
+#[test]
+fn in_memory_database_answers_like_a_stored_one() {
+    let Some(data) = data() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let db_dir = tmp.path().join("db");
+    Database::import_at(&db_dir, &[data.join("osv/crates.io")], 1).unwrap();
+    let stored = Database::open(&db_dir).unwrap();
+    let records: Vec<_> = stored
+        .all_advisories()
+        .unwrap()
+        .into_iter()
+        .cloned()
+        .collect();
+    let memory = Database::from_records(records, [], []);
+    for name in ["mdbook", "tokio", "openssl", "Openssl"] {
+        let a: Vec<_> = stored
+            .advisories("crates.io", name)
+            .unwrap()
+            .iter()
+            .map(|a| a.id.clone())
+            .collect();
+        let b: Vec<_> = memory
+            .advisories("crates.io", name)
+            .unwrap()
+            .iter()
+            .map(|a| a.id.clone())
+            .collect();
+        assert_eq!(a, b, "{name}");
+    }
+    assert!(
+        stored
+            .advisories("crates.io", "Openssl")
+            .unwrap()
+            .is_empty(),
+        "crates.io names are case-sensitive"
+    );
+    assert_eq!(stored.status().ecosystems, memory.status().ecosystems);
+}
