@@ -383,6 +383,9 @@ fn parse_document(path: &str, bytes: &[u8], now: &str) -> Result<Parsed, ImportE
     if body.starts_with(b"#") || body.starts_with(b"cve,") {
         return epss::parse(path, body);
     }
+    if body.starts_with(b"cveID,") {
+        return kev::parse_csv(path, body);
+    }
     if !(body.starts_with(b"{") || body.starts_with(b"[")) {
         return Err(ImportError::UnknownFormat {
             path: path.to_owned(),
