@@ -68,7 +68,12 @@ fn every_vector_in_the_shared_data_agrees_with_the_pypi_cvss_package() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let input: String = vectors.iter().map(|v| format!("{v}\n")).collect();
+    let mut input = vectors
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join("\n");
+    input.push('\n');
     child
         .stdin
         .take()
@@ -104,7 +109,7 @@ fn every_vector_in_the_shared_data_agrees_with_the_pypi_cvss_package() {
                 }
             }
             (expected, Err(error)) => {
-                disagreements.push(format!("{vector}: reference {expected}, drydock {error}"))
+                disagreements.push(format!("{vector}: reference {expected}, drydock {error}"));
             }
         }
     }
@@ -189,7 +194,12 @@ fn generated_vectors_agree_with_the_pypi_cvss_package() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let input: String = vectors.iter().map(|v| format!("{v}\n")).collect();
+    let mut input = vectors
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join("\n");
+    input.push('\n');
     child
         .stdin
         .take()
@@ -202,9 +212,8 @@ fn generated_vectors_agree_with_the_pypi_cvss_package() {
     let mut compared = 0;
     for line in text.lines() {
         let (vector, expected) = line.rsplit_once('\t').unwrap();
-        let ours = cvss::score(vector)
-            .map(|s| format!("{:.1}", s.base_score))
-            .unwrap_or_else(|_| "ERROR".into());
+        let ours =
+            cvss::score(vector).map_or_else(|_| "ERROR".into(), |s| format!("{:.1}", s.base_score));
         compared += 1;
         if ours != expected {
             disagreements.push(format!("{vector}: reference {expected}, drydock {ours}"));
