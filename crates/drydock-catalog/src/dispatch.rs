@@ -118,6 +118,13 @@ impl Dispatcher {
     fn claimed_by_owner(&self, view: &View<'_>) -> HashMap<usize, Vec<ImagePath>> {
         let mut by_owner: HashMap<usize, Vec<ImagePath>> = HashMap::new();
         for path in view.claimed_paths() {
+            // A directory whose name matches a glob (`*.egg-info`) is not a claimed file.
+            if view
+                .entry(&path)
+                .is_some_and(|e| e.kind == drydock_oci::EntryKind::Dir)
+            {
+                continue;
+            }
             let mode = view
                 .entry(&path)
                 .filter(|e| e.kind == drydock_oci::EntryKind::File)
