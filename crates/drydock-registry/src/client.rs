@@ -235,11 +235,15 @@ impl Client {
         };
         let (base, response) = match self.ping(registry, &https, https_attempts) {
             Ok(response) => (https, response),
-            Err(error) if plain_allowed => {
+            // A server that speaks TLS with a certificate we do not trust
+            // stays an error: falling back would hide it.
+            Err(error) if plain_allowed && !is_certificate_error(&error) => {
                 let http = format!("http://{api_host}");
                 match self.ping(registry, &http, self.options.attempts) {
-                    Ok(response) => (http, response),
-                    Err(_) => return Err(error),
+                    Ok(response) if matches!(response.status().as_u16(), 200 | 401) => {
+                        (http, response)
+                    }
+                    _ => return Err(error),
                 }
             }
             Err(error) => return Err(error),
@@ -292,7 +296,16 @@ impl Client {
         let url = format!("{base}/v2/");
         let mut last = String::new();
         for attempt in 1..=attempts {
-            match self.agent_for(registry).get(&url).call() {
+            // A probe that decides the scheme should not hang on a peer that
+            // never answers a TLS handshake.
+            let timeout = (attempts == 1).then_some(Duration::from_secs(5));
+            let request = self
+                .agent_for(registry)
+                .get(&url)
+                .config()
+                .timeout_global(timeout)
+                .build();
+            match request.call() {
                 Ok(response) if retryable(response.status().as_u16()) => {
                     last = format!("HTTP {}", response.status().as_u16());
                 }
@@ -604,11 +617,23 @@ fn registry_error_text(text: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The server spoke TLS but its certificate is not trusted.
+fn is_certificate_error(error: &RegistryError) -> bool {
+    matches!(
+        error,
+        RegistryError::Transport { source, .. }
+            if source.to_string().contains("certificate")
+    )
+}
+
 /// Failures that retrying the same scheme cannot fix.
 fn is_tls_or_refused(error: &ureq::Error) -> bool {
     match error {
         ureq::Error::Tls(_) | ureq::Error::Rustls(_) => true,
-        ureq::Error::Io(io) => io.kind() == std::io::ErrorKind::ConnectionRefused,
+        ureq::Error::Io(io) => {
+            io.kind() == std::io::ErrorKind::ConnectionRefused
+                || io.to_string().contains("certificate")
+        }
         _ => false,
     }
 }

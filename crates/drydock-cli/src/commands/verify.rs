@@ -34,10 +34,10 @@ pub(crate) fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
 
 /// Print verified payloads (one JSON per line) or why nothing verified: exit 1.
 pub(crate) fn conclude(image: &str, report: &VerifyReport, what: &str) -> ExitCode {
+    for reason in &report.rejected {
+        eprintln!("drydock: rejected {reason}");
+    }
     if report.verified.is_empty() {
-        for reason in &report.rejected {
-            eprintln!("drydock: rejected {reason}");
-        }
         if report.rejected.is_empty() {
             eprintln!("drydock: no {what}s found for `{image}` ({})", report.image);
         } else {
