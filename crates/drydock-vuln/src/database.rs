@@ -140,6 +140,7 @@ impl Database {
             .into_iter()
             .map(|(ecosystem, advisories)| {
                 let data = OnceLock::new();
+                let advisories = advisories.into_iter().cloned().collect();
                 let _ = data.set(index_shard(&ecosystem, advisories));
                 (ecosystem, Shard { file: None, data })
             })
@@ -300,8 +301,8 @@ impl Database {
 
 /// Groups records by every ecosystem they affect (a record affecting two
 /// ecosystems is stored in both shards).
-pub(crate) fn shard_records(records: &[Advisory]) -> BTreeMap<String, Vec<Advisory>> {
-    let mut shards: BTreeMap<String, Vec<Advisory>> = BTreeMap::new();
+pub(crate) fn shard_records(records: &[Advisory]) -> BTreeMap<String, Vec<&Advisory>> {
+    let mut shards: BTreeMap<String, Vec<&Advisory>> = BTreeMap::new();
     for advisory in records {
         let mut ecosystems: Vec<&str> = advisory
             .affected
@@ -314,10 +315,7 @@ pub(crate) fn shard_records(records: &[Advisory]) -> BTreeMap<String, Vec<Adviso
             ecosystems.push(NO_ECOSYSTEM);
         }
         for ecosystem in ecosystems {
-            shards
-                .entry(ecosystem.to_owned())
-                .or_default()
-                .push(advisory.clone());
+            shards.entry(ecosystem.to_owned()).or_default().push(advisory);
         }
     }
     shards

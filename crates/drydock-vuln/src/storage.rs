@@ -172,7 +172,7 @@ pub(crate) fn lock(dir: &Path) -> Result<WriterLock, DbError> {
 /// Everything a generation holds.
 pub(crate) struct Contents<'a> {
     pub(crate) metadata: Metadata,
-    pub(crate) shards: BTreeMap<String, Vec<Advisory>>,
+    pub(crate) shards: BTreeMap<String, Vec<&'a Advisory>>,
     pub(crate) kev: Vec<&'a KevEntry>,
     pub(crate) epss: Vec<(&'a String, &'a Epss)>,
 }

@@ -5,11 +5,15 @@ use crate::error::ImportError;
 use crate::model::{Advisory, ecosystem_base};
 
 pub(crate) fn parse_one(path: &str, value: Value) -> Result<Advisory, ImportError> {
-    let mut advisory: Advisory =
-        serde_json::from_value(value).map_err(|source| ImportError::Osv {
-            path: path.to_owned(),
-            source,
-        })?;
+    let advisory: Advisory = serde_json::from_value(value).map_err(|source| ImportError::Osv {
+        path: path.to_owned(),
+        source,
+    })?;
+    finish(path, advisory)
+}
+
+/// Checks what matching depends on and sets `data_source`.
+pub(crate) fn finish(path: &str, mut advisory: Advisory) -> Result<Advisory, ImportError> {
     if advisory.id.trim().is_empty() {
         return Err(ImportError::Invalid {
             path: path.to_owned(),
