@@ -89,8 +89,6 @@ fuzz_target!(|data: &[u8]| {
             &Context::default(),
         );
         assert!(found.problems.iter().all(|p| p.path == path));
-        // Valid JSON of the right shape gives packages, anything else one problem.
-        assert!(found.packages.is_empty() || found.problems.is_empty());
         for package in &found.packages {
             let _ = package.purl.to_string();
         }
