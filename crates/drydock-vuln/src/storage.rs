@@ -202,7 +202,13 @@ pub(crate) fn write_generation(dir: &Path, mut contents: Contents<'_>) -> Result
             fs_err::remove_dir_all(path).map_err(write_error(path))?;
         }
     }
-    let name = format!("{GENERATION_PREFIX}{}", highest + 1);
+    let Some(next) = highest.checked_add(1) else {
+        return Err(DbError::Corrupt {
+            path: dir.to_owned(),
+            what: "generation numbers exhausted".to_owned(),
+        });
+    };
+    let name = format!("{GENERATION_PREFIX}{next}");
     let generation = dir.join(&name);
     let osv_dir = generation.join("osv");
     fs_err::create_dir_all(&osv_dir).map_err(write_error(&osv_dir))?;

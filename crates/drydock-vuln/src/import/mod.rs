@@ -300,7 +300,7 @@ pub(crate) fn read_bytes(
 ) -> Result<(), ImportError> {
     report.inputs += 1;
     if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
-        report.inputs -= 1;
+        report.inputs = report.inputs.saturating_sub(1);
         return read_zip(path, bytes, now, parsed, report);
     }
     if bytes.starts_with(&[0x1f, 0x8b]) {
@@ -318,7 +318,7 @@ pub(crate) fn read_bytes(
                 limit: MAX_INPUT_BYTES,
             });
         }
-        report.inputs -= 1;
+        report.inputs = report.inputs.saturating_sub(1);
         return read_bytes(path, decoded, now, parsed, report);
     }
     parsed.push(parse_document(path, &bytes, now)?);
