@@ -71,6 +71,8 @@ pub enum SignatureError {
     Usage(String),
     #[error("cannot generate the SBOM predicate")]
     Sbom(#[source] Box<crate::SbomError>),
+    #[error("cannot generate the vulnerability predicate (`drydock scan`)")]
+    Scan(#[source] Box<crate::ScanError>),
 }
 
 /// What `sign` and `attest` need.
@@ -332,9 +334,10 @@ pub fn attest(settings: &AttestSettings) -> Result<Signed, SignatureError> {
             })?
         }
         None if uri == predicate_type_uri("sbom") => generate_sbom(&settings.sign)?,
+        None if uri == predicate_type_uri("vuln") => generate_scan(&settings.sign)?,
         None => {
             return Err(SignatureError::Usage(format!(
-                "`--predicate-type {}` needs `--predicate FILE` (drydock generates only `sbom` predicates itself)",
+                "`--predicate-type {}` needs `--predicate FILE` (drydock generates `sbom` and `vuln` predicates itself)",
                 settings.predicate_type
             )));
         }
@@ -357,8 +360,8 @@ pub fn attest(settings: &AttestSettings) -> Result<Signed, SignatureError> {
     }
 }
 
-/// drydock's own SBOM of the target as a CycloneDX predicate.
-fn generate_sbom(settings: &SignSettings) -> Result<serde_json::Value, SignatureError> {
+/// The target as an `sbom`/`scan` source.
+fn sbom_settings(settings: &SignSettings) -> crate::SbomSettings {
     let local = local_or_reference(&settings.target);
     let source = if local.starts_with("oci-dir:")
         || local.starts_with("oci:")
@@ -368,15 +371,36 @@ fn generate_sbom(settings: &SignSettings) -> Result<serde_json::Value, Signature
     } else {
         format!("registry:{}", local.trim_start_matches("docker://"))
     };
-    let sbom = crate::sbom(
-        &crate::SbomSettings {
-            source,
-            platform: None,
-            registry: settings.registry.clone(),
+    crate::SbomSettings {
+        source,
+        platform: None,
+        registry: settings.registry.clone(),
+    }
+}
+
+/// drydock's own scan of the target (its scan JSON) as the `vuln` predicate.
+fn generate_scan(settings: &SignSettings) -> Result<serde_json::Value, SignatureError> {
+    let outcome = crate::scan(
+        &crate::ScanSettings {
+            sbom: sbom_settings(settings),
+            db_dir: None,
+            vex: Vec::new(),
+            only_fixed: false,
+            show_suppressed: false,
         },
         &crate::NoProgress,
     )
-    .map_err(|e| SignatureError::Sbom(Box::new(e)))?;
+    .map_err(|e| SignatureError::Scan(Box::new(e)))?;
+    serde_json::to_value(&outcome.result).map_err(|source| SignatureError::Predicate {
+        path: PathBuf::from("<generated scan>"),
+        source,
+    })
+}
+
+/// drydock's own SBOM of the target as a CycloneDX predicate.
+fn generate_sbom(settings: &SignSettings) -> Result<serde_json::Value, SignatureError> {
+    let sbom = crate::sbom(&sbom_settings(settings), &crate::NoProgress)
+        .map_err(|e| SignatureError::Sbom(Box::new(e)))?;
     let mut out = Vec::new();
     drydock_sbom::Format::CycloneDxJson
         .write(&sbom, &mut out)

@@ -17,7 +17,7 @@ pub(crate) struct AttestArgs {
     /// sbom, vuln, slsaprovenance, slsaprovenance1, spdxjson, custom, or a URI
     #[arg(long, default_value = "sbom")]
     predicate_type: String,
-    /// The predicate (JSON); without it drydock generates an `sbom` predicate itself
+    /// The predicate (JSON); without it drydock generates `sbom` (its SBOM) and `vuln` (its scan) predicates itself
     #[arg(long, value_name = "FILE")]
     predicate: Option<PathBuf>,
     /// Where the attestation goes
