@@ -127,6 +127,14 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Binary<'_>, BinaryError> {
             } else {
                 section.size
             };
+            // A section whose bytes are not all in the file: a truncated file.
+            if file_size > 0 && range(bytes, section.offset, file_size).is_none() {
+                return Err(error(format!(
+                    "section `{name}` (offset {}, {file_size} bytes) extends past the end of the file ({} bytes)",
+                    section.offset,
+                    bytes.len()
+                )));
+            }
             sections.push(Section {
                 segment: String::new(),
                 name,
