@@ -394,10 +394,11 @@ fn parse_document(path: &str, bytes: &[u8], now: &str) -> Result<Parsed, ImportE
     // Fast path for the common case, one OSV record per file: typed parse
     // in one pass. Anything else (or a broken record, for its error) goes
     // through the generic detection below.
-    if body.starts_with(b"{") && body.len() < (1 << 20) {
-        if let Ok(advisory) = serde_json::from_slice::<Advisory>(body) {
-            return osv::finish(path, advisory).map(|advisory| Parsed::Advisories(vec![advisory]));
-        }
+    if body.starts_with(b"{")
+        && body.len() < (1 << 20)
+        && let Ok(advisory) = serde_json::from_slice::<Advisory>(body)
+    {
+        return osv::finish(path, advisory).map(|advisory| Parsed::Advisories(vec![advisory]));
     }
     let value: Value = serde_json::from_slice(body).map_err(|source| ImportError::Json {
         path: path.to_owned(),
