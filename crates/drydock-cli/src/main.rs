@@ -25,6 +25,8 @@ enum Command {
     Sbom(commands::sbom::SbomArgs),
     /// Find the known vulnerabilities of an image, directory or SBOM
     Scan(commands::scan::ScanArgs),
+    /// Import, update and inspect the vulnerability database
+    Db(commands::db::DbArgs),
     /// Copy an image from an OCI layout into a registry
     Push(commands::push::PushArgs),
     /// Copy an image between registries and OCI layouts
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Sbom(args) => commands::sbom::run(args),
         Command::Scan(args) => commands::scan::run(args),
+        Command::Db(args) => commands::db::run(args),
         Command::Push(args) => commands::push::run(args),
         Command::Copy(args) => commands::copy::run(args),
         Command::Key(args) => commands::key::run(args),

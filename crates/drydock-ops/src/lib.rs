@@ -1,5 +1,6 @@
 //! The operations drydock performs. Front ends (the CLI, later the server)
 //! turn their input into settings and call exactly one function here.
+mod db;
 mod env;
 mod key;
 mod push;
@@ -10,6 +11,11 @@ mod sign;
 mod time;
 
 pub use drydock_oci::{NoProgress, Progress};
+pub use db::{
+    DEFAULT_SOURCES, DbOpsError, DbUpdateReport, DbUpdateSettings, SOURCES_FILE, db_dir, db_import,
+    db_sources, db_status, db_status_json, db_update,
+};
+pub use drydock_vuln::{ImportReport, Status as DbStatus};
 pub use env::EnvVars;
 pub use key::{KeyError, key_generate};
 pub use push::{CopyError, CopyReport, CopySettings, copy};

@@ -1,5 +1,6 @@
 pub(crate) mod attest;
 pub(crate) mod copy;
+pub(crate) mod db;
 pub(crate) mod key;
 pub(crate) mod password;
 pub(crate) mod push;
