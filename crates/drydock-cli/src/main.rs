@@ -41,6 +41,10 @@ enum Command {
     Attest(commands::attest::AttestArgs),
     /// Verify an image's attestations with a public key
     VerifyAttestation(commands::verify_attestation::VerifyAttestationArgs),
+    /// Build a golden image from Debian packages, as a YAML spec describes it
+    Build(commands::build::BuildArgs),
+    /// Fetch and verify everything a golden image build needs into the cache
+    Mirror(commands::mirror::MirrorArgs),
     /// Compare `A<TAB>B` version pairs from stdin in an ecosystem's scheme
     Vercmp(commands::vercmp::VercmpArgs),
 }
@@ -58,6 +62,8 @@ fn main() -> ExitCode {
         Command::Verify(args) => commands::verify::run(args),
         Command::Attest(args) => commands::attest::run(args),
         Command::VerifyAttestation(args) => commands::verify_attestation::run(args),
+        Command::Build(args) => commands::build::run(args),
+        Command::Mirror(args) => commands::mirror::run(args),
         Command::Vercmp(args) => commands::vercmp::run(args),
     };
     match result {

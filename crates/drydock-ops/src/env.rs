@@ -16,6 +16,10 @@ impl EnvVars {
     pub const DRYDOCK_DB_DIR: &'static str = "DRYDOCK_DB_DIR";
     /// XDG base directory for data (`$XDG_DATA_HOME/drydock/db`).
     pub const XDG_DATA_HOME: &'static str = "XDG_DATA_HOME";
+    /// The golden-image download cache (overrides `$XDG_CACHE_HOME/drydock/golden`).
+    pub const DRYDOCK_CACHE_DIR: &'static str = "DRYDOCK_CACHE_DIR";
+    /// XDG base directory for caches (`$XDG_CACHE_HOME/drydock/golden`).
+    pub const XDG_CACHE_HOME: &'static str = "XDG_CACHE_HOME";
 
     pub fn get(name: &str) -> Option<String> {
         #[expect(

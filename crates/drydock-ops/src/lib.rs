@@ -1,5 +1,6 @@
 //! The operations drydock performs. Front ends (the CLI, later the server)
 //! turn their input into settings and call exactly one function here.
+mod build;
 mod db;
 mod env;
 mod key;
@@ -26,4 +27,8 @@ pub use sign::{
     AttestSettings, SignSettings, SignatureError, SignatureFormat, Signed, Verified, VerifyReport,
     VerifySettings, attest, predicate_type_uri, sign, verify, verify_attestation,
 };
+pub use build::{
+    GoldenError, GoldenReport, GoldenSettings, golden_build, golden_cache_dir, golden_mirror,
+};
+pub use drydock_build::Mirrored;
 pub use time::created_timestamp;

@@ -1,7 +1,9 @@
 pub(crate) mod attest;
+pub(crate) mod build;
 pub(crate) mod copy;
 pub(crate) mod db;
 pub(crate) mod key;
+pub(crate) mod mirror;
 pub(crate) mod password;
 pub(crate) mod push;
 pub(crate) mod registry_args;

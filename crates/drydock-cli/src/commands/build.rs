@@ -1,0 +1,100 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use drydock_ops::GoldenSettings;
+
+use super::registry_args::RegistryArgs;
+
+/// Options shared by `build` and `mirror`.
+#[derive(Args)]
+pub(crate) struct GoldenArgs {
+    /// The golden image spec (docs/golden.md)
+    pub(crate) spec: PathBuf,
+    /// The lock file [default: SPEC with the extension `.lock`]
+    #[arg(long)]
+    pub(crate) lock: Option<PathBuf>,
+    /// Downloaded indices and .debs [default: $XDG_CACHE_HOME/drydock/golden]
+    #[arg(long)]
+    pub(crate) cache_dir: Option<PathBuf>,
+    /// Use only the cache; never download
+    #[arg(long)]
+    pub(crate) offline: bool,
+    /// Re-resolve to the newest versions in the configured suites and rewrite the lock
+    #[arg(long)]
+    pub(crate) update: bool,
+    /// Download archive URL from a mirror instead: URL=REPLACEMENT (repeatable)
+    #[arg(long = "mirror", value_name = "URL=REPLACEMENT")]
+    pub(crate) mirrors: Vec<String>,
+}
+
+impl GoldenArgs {
+    pub(crate) fn settings(self) -> GoldenSettings {
+        let GoldenArgs {
+            spec,
+            lock,
+            cache_dir,
+            offline,
+            update,
+            mirrors,
+        } = self;
+        GoldenSettings {
+            spec,
+            lock,
+            cache_dir,
+            offline,
+            update,
+            mirrors,
+            ..GoldenSettings::default()
+        }
+    }
+}
+
+#[derive(Args)]
+pub(crate) struct BuildArgs {
+    #[command(flatten)]
+    golden: GoldenArgs,
+    /// Where the image goes: oci-dir:PATH, oci-archive:PATH, docker-archive:PATH or registry:REF
+    #[arg(short, long)]
+    output: Option<String>,
+    /// Where the CycloneDX SBOM goes [default: OUTPUT_PATH.cdx.json]
+    #[arg(long)]
+    sbom: Option<PathBuf>,
+    #[command(flatten)]
+    registry: RegistryArgs,
+}
+
+pub(crate) fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
+    let BuildArgs {
+        golden,
+        output,
+        sbom,
+        registry,
+    } = args;
+    let report = drydock_ops::golden_build(&GoldenSettings {
+        output,
+        sbom,
+        registry: registry.settings(),
+        ..golden.settings()
+    })?;
+    let built = &report.built;
+    if built.lock_written {
+        eprintln!(
+            "wrote lock `{}` ({} packages)",
+            built.lock_path.display(),
+            built.lock.packages.len()
+        );
+    }
+    if let Some(sbom) = &report.sbom {
+        eprintln!("wrote SBOM `{}`", sbom.display());
+    }
+    eprintln!(
+        "built `{}`: {} packages, layer {} bytes ({} compressed)",
+        report.output,
+        built.lock.packages.len(),
+        built.layer_size,
+        built.compressed_size
+    );
+    println!("{}", report.digest);
+    Ok(ExitCode::SUCCESS)
+}

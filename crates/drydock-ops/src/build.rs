@@ -1,0 +1,194 @@
+//! `build` and `mirror`: golden images from Debian archives (drydock-build),
+//! the SBOM written next to the output, `registry:REF` pushed after a local build.
+use std::path::{Path, PathBuf};
+
+use drydock_build::{BuildError, BuildSettings, Output};
+
+use crate::{CopySettings, EnvVars, RegistrySettings, SbomSettings};
+
+/// What `build` and `mirror` need, as the user wrote it.
+#[derive(Clone, Debug, Default)]
+pub struct GoldenSettings {
+    pub spec: PathBuf,
+    pub lock: Option<PathBuf>,
+    /// `oci-dir:PATH`, `oci-archive:PATH`, `docker-archive:PATH` or `registry:REF`.
+    pub output: Option<String>,
+    pub cache_dir: Option<PathBuf>,
+    pub offline: bool,
+    pub update: bool,
+    /// `URL=REPLACEMENT` archive rewrites.
+    pub mirrors: Vec<String>,
+    /// Where the CycloneDX SBOM goes; `PATH.cdx.json` beside a local output.
+    pub sbom: Option<PathBuf>,
+    pub registry: RegistrySettings,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GoldenError {
+    #[error(
+        "`{0}` is not an output (expected oci-dir:PATH, oci-archive:PATH, docker-archive:PATH or registry:REF)"
+    )]
+    Output(String),
+    #[error("`{0}` is not a mirror (expected URL=REPLACEMENT)")]
+    Mirror(String),
+    #[error(
+        "no cache directory: pass `--cache-dir`, or set `DRYDOCK_CACHE_DIR`, `XDG_CACHE_HOME` or `HOME`"
+    )]
+    NoCacheDir,
+    #[error("`SOURCE_DATE_EPOCH` is `{0}`, not a number of seconds")]
+    Epoch(String),
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    #[error("SBOM of the built image")]
+    Sbom(#[source] Box<crate::SbomError>),
+    #[error("cannot write the SBOM `{}`", path.display())]
+    WriteSbom {
+        path: PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("cannot stage the image for `{0}`")]
+    Stage(String, #[source] std::io::Error),
+    #[error(transparent)]
+    Push(#[from] crate::CopyError),
+}
+
+/// The outcome of `build`.
+#[derive(Clone, Debug)]
+pub struct GoldenReport {
+    pub digest: String,
+    pub output: String,
+    pub sbom: Option<PathBuf>,
+    pub built: drydock_build::Built,
+}
+
+/// `--cache-dir`, `DRYDOCK_CACHE_DIR`, `$XDG_CACHE_HOME/drydock/golden`, `~/.cache/drydock/golden`.
+pub fn golden_cache_dir(explicit: Option<&Path>) -> Option<PathBuf> {
+    if let Some(path) = explicit {
+        return Some(path.to_owned());
+    }
+    if let Some(dir) = EnvVars::get(EnvVars::DRYDOCK_CACHE_DIR).filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
+    if let Some(dir) = EnvVars::get(EnvVars::XDG_CACHE_HOME).filter(|d| !d.is_empty()) {
+        return Some(Path::new(&dir).join("drydock/golden"));
+    }
+    EnvVars::get(EnvVars::HOME)
+        .filter(|d| !d.is_empty())
+        .map(|home| Path::new(&home).join(".cache/drydock/golden"))
+}
+
+fn build_settings(settings: &GoldenSettings) -> Result<BuildSettings, GoldenError> {
+    let epoch = match EnvVars::get(EnvVars::SOURCE_DATE_EPOCH) {
+        Some(text) => text
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| GoldenError::Epoch(text.clone()))?,
+        None => 0,
+    };
+    let mirrors = settings
+        .mirrors
+        .iter()
+        .map(|m| {
+            m.split_once('=')
+                .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                .ok_or_else(|| GoldenError::Mirror(m.clone()))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(BuildSettings {
+        spec: settings.spec.clone(),
+        lock: settings.lock.clone(),
+        cache_dir: golden_cache_dir(settings.cache_dir.as_deref())
+            .ok_or(GoldenError::NoCacheDir)?,
+        offline: settings.offline,
+        update: settings.update,
+        mirrors,
+        source_date_epoch: epoch,
+        created: crate::time::rfc3339(i64::try_from(epoch).unwrap_or(0)),
+    })
+}
+
+/// `drydock mirror`: fetch and verify everything a build needs into the cache.
+pub fn golden_mirror(settings: &GoldenSettings) -> Result<drydock_build::Mirrored, GoldenError> {
+    Ok(drydock_build::mirror(&build_settings(settings)?)?)
+}
+
+/// `drydock build`.
+pub fn golden_build(settings: &GoldenSettings) -> Result<GoldenReport, GoldenError> {
+    let build = build_settings(settings)?;
+    let output_text = settings.output.clone().unwrap_or_else(|| {
+        let stem = settings
+            .spec
+            .file_stem()
+            .map_or_else(|| "image".into(), |s| s.to_string_lossy().into_owned());
+        format!("oci-dir:{stem}.oci")
+    });
+    let (kind, rest) = output_text
+        .split_once(':')
+        .ok_or_else(|| GoldenError::Output(output_text.clone()))?;
+    let local = |path: &str| PathBuf::from(path);
+    let output = match kind {
+        "oci-dir" | "oci" => Output::OciDir(local(rest)),
+        "oci-archive" => Output::OciArchive(local(rest)),
+        "docker-archive" => Output::DockerArchive(local(rest)),
+        "registry" | "docker" => {
+            let staging = tempfile::Builder::new()
+                .prefix("drydock-build-")
+                .tempdir()
+                .map_err(|e| GoldenError::Stage(output_text.clone(), e))?;
+            let layout = staging.path().join("image");
+            let built = drydock_build::build(&build, &Output::OciDir(layout.clone()))?;
+            let sbom = match &settings.sbom {
+                Some(path) => Some(write_sbom(&format!("oci-dir:{}", layout.display()), path)?),
+                None => None,
+            };
+            crate::copy(&CopySettings {
+                source: format!("oci-dir:{}", layout.display()),
+                destination: output_text.clone(),
+                registry: settings.registry.clone(),
+            })?;
+            return Ok(GoldenReport {
+                digest: built.manifest_digest.clone(),
+                output: output_text,
+                sbom,
+                built,
+            });
+        }
+        _ => return Err(GoldenError::Output(output_text)),
+    };
+    let built = drydock_build::build(&build, &output)?;
+    let sbom_path = settings.sbom.clone().unwrap_or_else(|| {
+        let mut name = output.path().as_os_str().to_owned();
+        name.push(".cdx.json");
+        PathBuf::from(name)
+    });
+    let sbom = write_sbom(&format!("{kind}:{rest}"), &sbom_path)?;
+    Ok(GoldenReport {
+        digest: built.manifest_digest.clone(),
+        output: output_text,
+        sbom: Some(sbom),
+        built,
+    })
+}
+
+/// Catalog the built image and write its CycloneDX 1.6 SBOM atomically.
+fn write_sbom(source: &str, path: &Path) -> Result<PathBuf, GoldenError> {
+    let sbom = crate::sbom(
+        &SbomSettings {
+            source: source.to_owned(),
+            ..SbomSettings::default()
+        },
+        &crate::NoProgress,
+    )
+    .map_err(|e| GoldenError::Sbom(Box::new(e)))?;
+    let mut bytes = Vec::new();
+    drydock_sbom::write_cyclonedx_json(&sbom, &mut bytes).map_err(|e| GoldenError::WriteSbom {
+        path: path.to_owned(),
+        source: Box::new(e),
+    })?;
+    drydock_build::fetch::write_atomic(path, &bytes).map_err(|e| GoldenError::WriteSbom {
+        path: path.to_owned(),
+        source: Box::new(e),
+    })?;
+    Ok(path.to_owned())
+}
