@@ -51,7 +51,10 @@ impl Cataloger for DpkgCataloger {
             read_stanzas(file, &mut stanzas, &mut found);
         }
         let namespace = context.distro.as_ref().map_or("debian", |d| d.id.as_str());
-        let distro = context.distro.as_ref().map(drydock_core::Distro::purl_qualifier);
+        let distro = context
+            .distro
+            .as_ref()
+            .map(drydock_core::Distro::purl_qualifier);
         for (stanza, file) in stanzas {
             if !stanza.has_files_on_disk() {
                 continue;
@@ -125,12 +128,22 @@ impl Stanza {
         };
         matches!(
             status.split_whitespace().nth(2),
-            Some("installed" | "triggers-pending" | "triggers-awaited" | "half-configured" | "unpacked")
+            Some(
+                "installed"
+                    | "triggers-pending"
+                    | "triggers-awaited"
+                    | "half-configured"
+                    | "unpacked"
+            )
         )
     }
 }
 
-fn read_stanzas<'f>(file: &'f FileRef<'f>, out: &mut Vec<(Stanza, &'f FileRef<'f>)>, found: &mut Found) {
+fn read_stanzas<'f>(
+    file: &'f FileRef<'f>,
+    out: &mut Vec<(Stanza, &'f FileRef<'f>)>,
+    found: &mut Found,
+) {
     if std::str::from_utf8(file.bytes).is_err() {
         // dpkg writes UTF-8; tolerate stray bytes rather than lose the database.
         found.problem(ID, file, "not valid UTF-8; invalid bytes replaced");
@@ -177,7 +190,11 @@ fn parse_stanzas(text: &str) -> Vec<Stanza> {
 /// `Source: name` or `Source: name (version)`; absent means the package is
 /// its own source, at its own version.
 fn source_of(stanza: &Stanza, name: &str, version: &str) -> SourcePackage {
-    let Some(source) = stanza.get("Source").map(str::trim).filter(|s| !s.is_empty()) else {
+    let Some(source) = stanza
+        .get("Source")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    else {
         return SourcePackage {
             name: name.to_owned(),
             version: version.to_owned(),
@@ -197,22 +214,31 @@ fn source_of(stanza: &Stanza, name: &str, version: &str) -> SourcePackage {
 
 /// Files from `info/<name>.list` or `info/<name>:<arch>.list`, with digests
 /// from the matching `.md5sums`. Distroless keeps `status.d/<name>.md5sums`.
-fn owned_files(files: &Files<'_>, name: &str, arch: Option<&str>, db_dir: Option<&ImagePath>, found: &mut Found) -> Vec<OwnedFile> {
+fn owned_files(
+    files: &Files<'_>,
+    name: &str,
+    arch: Option<&str>,
+    db_dir: Option<&ImagePath>,
+    found: &mut Found,
+) -> Vec<OwnedFile> {
     let stems: Vec<String> = match arch {
         Some(arch) => vec![format!("{name}:{arch}"), name.to_owned()],
         None => vec![name.to_owned()],
     };
     let find = |suffix: &str| {
-        stems.iter().find_map(|stem| files.get(&format!("{INFO}/{stem}.{suffix}"))).or_else(|| {
-            let dir = db_dir?;
-            if dir.as_bytes() == STATUS_D.as_bytes() {
-                stems
-                    .iter()
-                    .find_map(|stem| files.get(&format!("{STATUS_D}/{stem}.{suffix}")))
-            } else {
-                None
-            }
-        })
+        stems
+            .iter()
+            .find_map(|stem| files.get(&format!("{INFO}/{stem}.{suffix}")))
+            .or_else(|| {
+                let dir = db_dir?;
+                if dir.as_bytes() == STATUS_D.as_bytes() {
+                    stems
+                        .iter()
+                        .find_map(|stem| files.get(&format!("{STATUS_D}/{stem}.{suffix}")))
+                } else {
+                    None
+                }
+            })
     };
     let mut digests: HashMap<ImagePath, String> = HashMap::new();
     if let Some(md5sums) = find("md5sums") {
@@ -280,7 +306,12 @@ pub fn parse_status(bytes: &[u8]) -> Vec<(String, String, String, String)> {
             let name = s.get("Package")?;
             let version = s.get("Version")?;
             let source = source_of(s, name, version);
-            Some((name.to_owned(), version.to_owned(), source.name, source.version))
+            Some((
+                name.to_owned(),
+                version.to_owned(),
+                source.name,
+                source.version,
+            ))
         })
         .collect()
 }
@@ -301,9 +332,24 @@ mod tests {
         assert_eq!(
             parsed,
             vec![
-                ("libssl3".into(), "3.0.11-1~deb12u2".into(), "openssl".into(), "3.0.11-1~deb12u2".into()),
-                ("libgcc-s1".into(), "12.2.0-14".into(), "gcc-12".into(), "12.2.0-14".into()),
-                ("tzdata".into(), "2024a-0+deb12u1".into(), "tzdata".into(), "2024a-0+deb12u1".into()),
+                (
+                    "libssl3".into(),
+                    "3.0.11-1~deb12u2".into(),
+                    "openssl".into(),
+                    "3.0.11-1~deb12u2".into()
+                ),
+                (
+                    "libgcc-s1".into(),
+                    "12.2.0-14".into(),
+                    "gcc-12".into(),
+                    "12.2.0-14".into()
+                ),
+                (
+                    "tzdata".into(),
+                    "2024a-0+deb12u1".into(),
+                    "tzdata".into(),
+                    "2024a-0+deb12u1".into()
+                ),
             ]
         );
     }
@@ -348,7 +394,10 @@ mod tests {
         );
         assert_eq!(ssl.installed_size, Some(6200 * 1024));
         assert_eq!(ssl.files.len(), 2);
-        let lib = ssl.files.iter().find(|f| f.path.as_bytes().ends_with(b"libssl.so.3"));
+        let lib = ssl
+            .files
+            .iter()
+            .find(|f| f.path.as_bytes().ends_with(b"libssl.so.3"));
         assert_eq!(
             lib.and_then(|f| f.digest.as_deref()),
             Some("md5:0123456789abcdef0123456789abcdef")

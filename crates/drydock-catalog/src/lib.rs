@@ -25,8 +25,8 @@ mod javascript;
 mod php;
 mod python;
 mod rpm;
-mod rust;
 mod ruby;
+mod rust;
 
 pub use dispatch::{Catalog, Dispatcher, catalog_source};
 pub use distro::detect as detect_distro;

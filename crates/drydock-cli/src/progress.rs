@@ -9,7 +9,9 @@ pub(crate) struct LayerProgress {
 impl LayerProgress {
     pub(crate) fn new(what: &'static str) -> LayerProgress {
         let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-        if let Ok(style) = ProgressStyle::with_template("{spinner} {prefix} layer {pos}/{len} {msg}") {
+        if let Ok(style) =
+            ProgressStyle::with_template("{spinner} {prefix} layer {pos}/{len} {msg}")
+        {
             bar.set_style(style);
         }
         bar.set_prefix(what);
@@ -25,7 +27,11 @@ impl Progress for LayerProgress {
     fn layer(&self, index: usize, total: usize, digest: Option<&drydock_core::Digest>) {
         self.bar.set_length(total as u64);
         self.bar.set_position(index as u64 + 1);
-        self.bar.set_message(digest.map(|d| d.hex().get(..12).unwrap_or_default().to_owned()).unwrap_or_default());
+        self.bar.set_message(
+            digest
+                .map(|d| d.hex().get(..12).unwrap_or_default().to_owned())
+                .unwrap_or_default(),
+        );
         self.bar.tick();
     }
 }

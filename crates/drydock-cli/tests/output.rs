@@ -16,7 +16,11 @@ fn output_to_a_fifo_writes_into_it_and_leaves_it_a_fifo() {
     let scratch = tempfile::tempdir().unwrap();
     let root = scratch.path().join("root");
     std::fs::create_dir_all(root.join("etc")).unwrap();
-    std::fs::write(root.join("etc/os-release"), "ID=debian\nVERSION_ID=\"12\"\n").unwrap();
+    std::fs::write(
+        root.join("etc/os-release"),
+        "ID=debian\nVERSION_ID=\"12\"\n",
+    )
+    .unwrap();
     let fifo = scratch.path().join("out.fifo");
     let status = Command::new("mkfifo").arg(&fifo).status().unwrap();
     assert!(status.success());
@@ -25,15 +29,28 @@ fn output_to_a_fifo_writes_into_it_and_leaves_it_a_fifo() {
         std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
     };
     let out = drydock()
-        .args(["sbom", &format!("dir:{}", root.display()), "-f", "json", "-o"])
+        .args([
+            "sbom",
+            &format!("dir:{}", root.display()),
+            "-f",
+            "json",
+            "-o",
+        ])
         .arg(&fifo)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Checked before joining the reader: had the FIFO been replaced, the
     // reader would wait forever.
     let meta = std::fs::symlink_metadata(&fifo).unwrap();
-    assert!(meta.file_type().is_fifo(), "the FIFO was replaced by a regular file");
+    assert!(
+        meta.file_type().is_fifo(),
+        "the FIFO was replaced by a regular file"
+    );
     let written = reader.join().unwrap();
     assert!(written.contains("\"schema_version\""), "{written}");
     let leftovers: Vec<_> = std::fs::read_dir(scratch.path())
@@ -52,7 +69,13 @@ fn output_to_a_regular_file_is_atomic_and_complete() {
     let target = scratch.path().join("sbom.json");
     std::fs::write(&target, "old").unwrap();
     let out = drydock()
-        .args(["sbom", &format!("dir:{}", root.display()), "-f", "json", "-o"])
+        .args([
+            "sbom",
+            &format!("dir:{}", root.display()),
+            "-f",
+            "json",
+            "-o",
+        ])
         .arg(&target)
         .output()
         .unwrap();

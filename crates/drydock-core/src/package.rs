@@ -1,7 +1,9 @@
 use crate::{Digest, ImagePath, Purl};
 
 /// What kind of package a package is, named by its purl type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum PackageKind {
     Deb,

@@ -105,7 +105,6 @@ struct NativeFile {
     digest: Option<String>,
 }
 
-
 #[derive(Serialize, Deserialize)]
 struct NativePackage {
     name: String,

@@ -315,7 +315,10 @@ pub(crate) fn shard_records(records: &[Advisory]) -> BTreeMap<String, Vec<&Advis
             ecosystems.push(NO_ECOSYSTEM);
         }
         for ecosystem in ecosystems {
-            shards.entry(ecosystem.to_owned()).or_default().push(advisory);
+            shards
+                .entry(ecosystem.to_owned())
+                .or_default()
+                .push(advisory);
         }
     }
     shards

@@ -40,9 +40,7 @@ pub use finding::{
     ScanDistro, ScanResult, ScanSource, ScannedPackage, SeverityLevel, Suppression,
     UnknownSeverity,
 };
-pub use import::{
-    ImportReport, MAX_INPUT_BYTES, debian_release_number, fuzzing,
-};
+pub use import::{ImportReport, MAX_INPUT_BYTES, debian_release_number, fuzzing};
 pub use matcher::{MatchOutcome, match_packages};
 pub use model::{
     Advisory, Affected, AffectedPackage, Epss, Event, KevEntry, Range, RangeKind, Reference,
