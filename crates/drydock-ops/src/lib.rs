@@ -11,11 +11,15 @@ mod scan;
 mod sign;
 mod time;
 
-pub use drydock_oci::{NoProgress, Progress};
+pub use build::{
+    GoldenError, GoldenReport, GoldenSettings, golden_build, golden_cache_dir, golden_mirror,
+};
 pub use db::{
     DEFAULT_SOURCES, DbOpsError, DbUpdateReport, DbUpdateSettings, SOURCES_FILE, db_dir, db_import,
     db_sources, db_status, db_status_json, db_update,
 };
+pub use drydock_build::Mirrored;
+pub use drydock_oci::{NoProgress, Progress};
 pub use drydock_vuln::{ImportReport, Status as DbStatus};
 pub use env::EnvVars;
 pub use key::{KeyError, key_generate};
@@ -27,8 +31,4 @@ pub use sign::{
     AttestSettings, SignSettings, SignatureError, SignatureFormat, Signed, Verified, VerifyReport,
     VerifySettings, attest, predicate_type_uri, sign, verify, verify_attestation,
 };
-pub use build::{
-    GoldenError, GoldenReport, GoldenSettings, golden_build, golden_cache_dir, golden_mirror,
-};
-pub use drydock_build::Mirrored;
 pub use time::created_timestamp;
