@@ -13,8 +13,10 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(keyring) = Keyring::parse(data) {
         let _ = keyring.verify_cleartext(&text);
-        assert!(keyring
-            .verify_cleartext("-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nx\n")
-            .is_err());
+        assert!(
+            keyring
+                .verify_cleartext("-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nx\n")
+                .is_err()
+        );
     }
 });
