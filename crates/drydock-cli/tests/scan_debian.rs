@@ -1,0 +1,205 @@
+//! `drydock scan` of the real bookworm image (drydock-test's Debian fixture:
+//! debootstrap minbase from bookworm main, no -security packages) against
+//! OSV `Debian:12` records derived here from Debian's own data: the
+//! changelogs of the bookworm-security packages of the image's source
+//! packages name the CVEs each upload fixed
+//! (`tests/fixtures/debian-cves/derive.py`, independent of drydock: apt with
+//! a private configuration, `dpkg-deb`, `dpkg --compare-versions`).
+//!
+//! Every binary package of a source whose installed version is below a fix
+//! is reported with that fix, and none of the CVEs the installed versions
+//! already fix is: the set of (CVE, binary package, version, fixed version)
+//! must equal the derivation's exactly.
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/debian-cves/derive.py")
+}
+
+fn drydock(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_drydock"))
+        .args(args)
+        .output()
+        .expect("spawn drydock")
+}
+
+fn tsv(path: &Path) -> Vec<Vec<String>> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+        .lines()
+        .filter(|line| !line.is_empty())
+        .map(|line| line.split('\t').map(str::to_owned).collect())
+        .collect()
+}
+
+/// Runs the derivation into `out`; downloads (private apt lists, one .deb
+/// per source) are cached under `.cache/fixtures/debian-cves-<hash>/`, keyed
+/// by the script and the image's package list.
+fn derive(fixture: &drydock_test::DebianFixture, out: &Path) {
+    let expected_final = fixture.dir.join("expected-final.tsv");
+    let mut keyed = std::fs::read(script()).unwrap();
+    keyed.extend(std::fs::read(&expected_final).unwrap());
+    let key = &drydock_test::sha256_hex(&keyed)[..16];
+    let cache_root = drydock_test::fixture_cache();
+    std::fs::create_dir_all(&cache_root).unwrap();
+    let lock = File::create(cache_root.join("debian-cves.lock")).unwrap();
+    lock.lock().unwrap();
+    let cache = cache_root.join(format!("debian-cves-{key}"));
+    if !cache.exists() {
+        for entry in std::fs::read_dir(&cache_root).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with("debian-cves-") {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    let status = Command::new("python3")
+        .arg(script())
+        .arg(&expected_final)
+        .arg(&cache)
+        .arg(out)
+        .status()
+        .expect("run derive.py");
+    assert!(status.success(), "derive.py failed ({status}); see above");
+    drop(lock);
+}
+
+#[test]
+fn bookworm_image_against_cves_from_bookworm_security_changelogs() {
+    let Some(fixture) = drydock_test::debian_fixture() else {
+        return;
+    };
+    if !drydock_test::require_tools(&["python3", "apt-get", "dpkg", "dpkg-deb", "tar"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("derived");
+    derive(&fixture, &out);
+
+    // (source, installed, bookworm-security version, CVEs not yet fixed, CVEs fixed)
+    let sources = tsv(&out.join("sources.tsv"));
+    let affected: BTreeSet<&str> = sources
+        .iter()
+        .filter(|row| row[3] != "0")
+        .map(|row| row[0].as_str())
+        .collect();
+    assert!(
+        affected.len() >= 3,
+        "want at least 3 image sources with CVEs fixed only in bookworm-security: {sources:?}"
+    );
+    // (CVE, binary, binary version, source, fixed version)
+    let expected_rows = tsv(&out.join("expected.tsv"));
+    // (CVE, source, fixed version) the image already has
+    let already_fixed = tsv(&out.join("already-fixed.tsv"));
+    assert!(!already_fixed.is_empty(), "no already-fixed CVE to check");
+
+    // Every binary of an affected source, from dpkg's own list, is expected.
+    for entry in &fixture.expected_final {
+        if affected.contains(entry.source_name.as_str()) {
+            assert!(
+                expected_rows.iter().any(|row| row[1] == entry.name),
+                "binary `{}` of affected source `{}` has no expected finding",
+                entry.name,
+                entry.source_name
+            );
+        }
+    }
+    let source_version: BTreeMap<&str, &str> = fixture
+        .expected_final
+        .iter()
+        .map(|entry| (entry.source_name.as_str(), entry.source_version.as_str()))
+        .collect();
+
+    let db = tmp.path().join("db");
+    let db = db.to_str().unwrap();
+    let osv = out.join("osv");
+    let import = drydock(&["db", "import", "--db-dir", db, osv.to_str().unwrap()]);
+    assert_eq!(
+        import.status.code(),
+        Some(0),
+        "db import: {}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    let source = format!("oci-dir:{}", fixture.dir.join("oci-gzip").display());
+    let scan = drydock(&["scan", &source, "--db-dir", db, "-f", "json"]);
+    assert_eq!(
+        scan.status.code(),
+        Some(0),
+        "scan: {}",
+        String::from_utf8_lossy(&scan.stderr)
+    );
+    let scan: Value = serde_json::from_slice(&scan.stdout).expect("scan JSON");
+    assert_eq!(scan["distro"]["id"], "debian");
+    assert_eq!(scan["distro"]["version_id"], "12");
+
+    let mut actual = BTreeSet::new();
+    for finding in scan["findings"].as_array().unwrap() {
+        let cves: Vec<&str> = std::iter::once(&finding["id"])
+            .chain(finding["aliases"].as_array().unwrap())
+            .filter_map(Value::as_str)
+            .filter(|id| id.starts_with("CVE-"))
+            .collect();
+        assert_eq!(cves.len(), 1, "one CVE per finding: {finding}");
+        assert_eq!(finding["id"], format!("DEBIAN-{}", cves[0]), "{finding}");
+        assert_eq!(finding["data_source"], "osv:Debian", "{finding}");
+        assert_eq!(finding["state"], "fixed", "{finding}");
+        let via = finding["matched_via"]["name"].as_str().unwrap();
+        assert_eq!(
+            Some(&finding["matched_via"]["version"].as_str().unwrap()),
+            source_version.get(via),
+            "matched via the installed source version: {finding}"
+        );
+        let fixed: Vec<&str> = finding["fixed_versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(fixed.len(), 1, "{finding}");
+        assert!(
+            !already_fixed
+                .iter()
+                .any(|row| row[0] == cves[0] && row[1] == via),
+            "{} is already fixed in the installed `{via}`: {finding}",
+            cves[0]
+        );
+        actual.insert((
+            cves[0].to_owned(),
+            finding["package"]["name"].as_str().unwrap().to_owned(),
+            finding["package"]["version"].as_str().unwrap().to_owned(),
+            via.to_owned(),
+            fixed[0].to_owned(),
+        ));
+    }
+    let expected: BTreeSet<(String, String, String, String, String)> = expected_rows
+        .iter()
+        .map(|row| {
+            (
+                row[0].clone(),
+                row[1].clone(),
+                row[2].clone(),
+                row[3].clone(),
+                row[4].clone(),
+            )
+        })
+        .collect();
+    let missing: Vec<_> = expected.difference(&actual).collect();
+    let unexpected: Vec<_> = actual.difference(&expected).collect();
+    assert!(
+        missing.is_empty() && unexpected.is_empty(),
+        "missing: {missing:#?}\nunexpected: {unexpected:#?}"
+    );
+    eprintln!(
+        "scan_debian: {} sources in bookworm-security ({} with unfixed CVEs: {}), {} findings, {} already-fixed CVEs not reported",
+        sources.len(),
+        affected.len(),
+        affected.iter().copied().collect::<Vec<_>>().join(" "),
+        actual.len(),
+        already_fixed.len()
+    );
+}
