@@ -5,19 +5,16 @@
 //! (`openssl`), DSSE envelopes (PAE rebuilt in Python, checked by `openssl`)
 //! and the encrypted key file (PyNaCl secretbox + `hashlib.scrypt`).
 
-use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use drydock_test::{debian_fixture, missing, require_tools};
+use drydock_test::{REGISTRY, Registry, RegistryConfig, debian_fixture, missing, require_tools};
 use serde_json::Value;
-
-const REGISTRY: &str = "/usr/bin/docker-registry";
 
 fn drydock() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_drydock"));
@@ -46,113 +43,11 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn prerequisites() -> bool {
     if !Path::new(REGISTRY).is_file() {
         return missing("`docker-registry` (apt-get install docker-registry)");
     }
     require_tools(&["skopeo", "openssl", "htpasswd", "python3"])
-}
-
-/// A running `docker-registry serve`, killed on drop.
-struct Registry {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-#[derive(Default)]
-struct RegistryConfig {
-    basic_auth: Option<(&'static str, &'static str)>,
-    tls: bool,
-}
-
-impl Registry {
-    fn start(config: &RegistryConfig) -> Registry {
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let mut yaml = format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            dir.path().join("data").display()
-        );
-        if config.tls {
-            make_tls(dir.path());
-            write!(
-                yaml,
-                "  tls:\n    certificate: {}\n    key: {}\n",
-                dir.path().join("server.crt").display(),
-                dir.path().join("server.key").display()
-            )
-            .unwrap();
-        }
-        if let Some((user, password)) = config.basic_auth {
-            let out = run(Command::new("htpasswd").args(["-Bbn", user, password]));
-            std::fs::write(dir.path().join("htpasswd"), ok(&out)).unwrap();
-            write!(
-                yaml,
-                "auth:\n  htpasswd:\n    realm: drydock-test\n    path: {}\n",
-                dir.path().join("htpasswd").display()
-            )
-            .unwrap();
-        }
-        std::fs::write(dir.path().join("config.yml"), yaml).unwrap();
-        let child = Command::new(REGISTRY)
-            .arg("serve")
-            .arg(dir.path().join("config.yml"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start docker-registry");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "docker-registry did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Registry { child, port, dir }
-    }
-
-    fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn ca(&self) -> PathBuf {
-        self.dir.path().join("ca.crt")
-    }
-
-    /// A directory holding only the CA, as skopeo's `--cert-dir` wants.
-    fn cert_dir(&self) -> PathBuf {
-        let dir = self.dir.path().join("certs");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::copy(self.ca(), dir.join("ca.crt")).unwrap();
-        dir
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A test CA and a server certificate for 127.0.0.1, by openssl.
-fn make_tls(dir: &Path) {
-    let sh = format!(
-        "set -e; cd {}; \
-         openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=drydock-test-ca 2>/dev/null; \
-         openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 2>/dev/null; \
-         printf 'subjectAltName=IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\n' > ext.cnf; \
-         openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile ext.cnf 2>/dev/null",
-        dir.display()
-    );
-    ok(&run(Command::new("sh").args(["-c", &sh])));
 }
 
 fn fixture_layout() -> Option<PathBuf> {
@@ -230,6 +125,7 @@ fn push_with_basic_auth_and_tls_reads_back_with_skopeo() {
     let registry = Registry::start(&RegistryConfig {
         basic_auth: Some(("drydock", "s3cret")),
         tls: true,
+        ..RegistryConfig::default()
     });
     let ca = registry.ca().display().to_string();
     let destination = format!("{}/pushed/debian:v1", registry.host());

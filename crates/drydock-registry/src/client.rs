@@ -331,7 +331,8 @@ impl Client {
         })
     }
 
-    /// A bearer token for `scope`, from the realm, with credentials if any.
+    /// A bearer token for `scope` (one or more scopes, space-separated, each
+    /// sent as a `scope` parameter), from the realm, with credentials if any.
     fn token(
         &self,
         registry: &str,
@@ -352,7 +353,10 @@ impl Client {
             realm: realm.to_owned(),
             source: Box::new(source),
         };
-        let mut request = self.agent_for(registry).get(realm).query("scope", scope);
+        let mut request = self.agent_for(registry).get(realm);
+        for scope in scope.split_whitespace() {
+            request = request.query("scope", scope);
+        }
         if let Some(service) = service {
             request = request.query("service", service);
         }
@@ -413,23 +417,36 @@ impl Client {
         Ok(header)
     }
 
+    /// The `Authorization` header for a call on `repository`. `challenged`
+    /// is the `scope` of a bearer challenge the registry answered this call
+    /// with: the access it needs beyond the repository's own (the source
+    /// repository of a cross-repository mount, the catalog).
     fn authorization(
         &self,
         registry: &str,
         host: &Host,
         repository: &str,
         push: bool,
+        challenged: Option<&str>,
     ) -> Result<Option<String>, RegistryError> {
         match &host.auth {
             AuthMode::Anonymous => Ok(None),
             AuthMode::Basic(header) => Ok(Some(header.clone())),
             AuthMode::Bearer { realm, service } => {
-                let scope = if push {
-                    format!("repository:{repository}:pull,push")
-                } else {
-                    format!("repository:{repository}:pull")
-                };
-                self.token(registry, realm, service.as_deref(), &scope)
+                let mut scopes = Vec::new();
+                if !repository.is_empty() {
+                    scopes.push(if push {
+                        format!("repository:{repository}:pull,push")
+                    } else {
+                        format!("repository:{repository}:pull")
+                    });
+                }
+                for scope in challenged.unwrap_or_default().split_whitespace() {
+                    if !scopes.iter().any(|s| s == scope) {
+                        scopes.push(scope.to_owned());
+                    }
+                }
+                self.token(registry, realm, service.as_deref(), &scopes.join(" "))
                     .map(Some)
             }
         }
@@ -465,10 +482,17 @@ impl Client {
         };
         let mut last = String::new();
         let mut refreshed = false;
+        let mut challenged: Option<String> = None;
         let mut attempt = 0;
         while attempt < self.options.attempts {
             attempt += 1;
-            let authorization = self.authorization(registry, &host, call.repository, call.push)?;
+            let authorization = self.authorization(
+                registry,
+                &host,
+                call.repository,
+                call.push,
+                challenged.as_deref(),
+            )?;
             let mut builder = http::Request::builder().method(call.method).uri(&url);
             for (name, value) in &call.headers {
                 builder = builder.header(*name, value.as_str());
@@ -498,9 +522,19 @@ impl Client {
                 Ok(response) => {
                     let status = response.status().as_u16();
                     if status == 401 && !refreshed && authorization.is_some() {
-                        // The token may have expired: forget it and ask again.
+                        // The token may have expired, or lack a scope the
+                        // challenge names: forget it and ask again.
                         refreshed = true;
                         attempt -= 1;
+                        challenged = response
+                            .headers()
+                            .get("www-authenticate")
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(parse_challenge)
+                            .and_then(|challenge| match challenge {
+                                Challenge::Bearer { scope, .. } => scope,
+                                Challenge::Basic => None,
+                            });
                         self.tokens
                             .lock()
                             .unwrap_or_else(PoisonError::into_inner)

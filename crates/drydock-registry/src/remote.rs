@@ -299,6 +299,26 @@ impl Repository {
         Ok(Digest::sha256_of(bytes))
     }
 
+    /// `PUT` a manifest whose `subject` is `subject`; `true` when the
+    /// registry answers `OCI-Subject: <subject>`, which is how a registry
+    /// with the referrers API says it indexed the referrer. Without it the
+    /// client must maintain the fallback tag (distribution spec v1.1,
+    /// "Pushing Manifests with Subject").
+    pub fn put_manifest_with_subject(
+        &self,
+        object: &str,
+        media_type: &str,
+        bytes: &[u8],
+        subject: &Digest,
+    ) -> Result<bool, RegistryError> {
+        let call = self
+            .call("PUT", &format!("manifests/{object}"))
+            .header("Content-Type", media_type)
+            .body(Body::Bytes(bytes));
+        let response = self.expect(&call, &[201, 204])?;
+        Ok(header(&response, "oci-subject").is_some_and(|s| s.trim() == subject.to_string()))
+    }
+
     /// `GET /tags/list`, following `Link` pages.
     pub fn tags(&self) -> Result<Vec<String>, RegistryError> {
         #[derive(serde::Deserialize)]
@@ -359,16 +379,6 @@ impl Repository {
                 what: format!("referrers tag {}", fallback_tag(subject)),
                 source,
             })
-    }
-
-    /// Does the registry serve the referrers API?
-    pub fn supports_referrers(&self, subject: &Digest) -> Result<bool, RegistryError> {
-        let call = self
-            .call("GET", &format!("referrers/{subject}"))
-            .header("Accept", OCI_INDEX);
-        let response = self.send(&call)?;
-        Ok(response.status().as_u16() == 200
-            && header(&response, "content-type").is_some_and(|t| t.starts_with(OCI_INDEX)))
     }
 
     /// Record `referrer` for `subject` in the fallback tag index (when the

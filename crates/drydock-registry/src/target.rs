@@ -117,13 +117,13 @@ impl Target for Repository {
         manifest: &Fetched,
         entry: Descriptor,
     ) -> Result<(), RegistryError> {
-        Repository::put_manifest(
-            self,
+        let indexed = self.put_manifest_with_subject(
             &manifest.digest.to_string(),
             &manifest.media_type,
             &manifest.bytes,
+            subject,
         )?;
-        if !self.supports_referrers(subject)? {
+        if !indexed {
             self.add_to_fallback_index(subject, entry)?;
         }
         Ok(())

@@ -1,7 +1,8 @@
 //! Dev-only helpers for drydock's tests: tool checks, a real Debian image
 //! built by the reference tools (debootstrap, dpkg, umoci, skopeo) in every
 //! layout and compression, an [`ImageTester`] that runs one expectation over
-//! all of them, and builders for hostile OCI layouts and tar streams.
+//! all of them, builders for hostile OCI layouts and tar streams, and a real
+//! registry (`docker-registry`) on a loopback port.
 //!
 //! Test code: panicking on a broken fixture is the right failure mode here.
 #![expect(
@@ -11,6 +12,7 @@
 
 mod debian;
 mod oci;
+mod registry;
 mod tar;
 mod tester;
 
@@ -23,6 +25,7 @@ pub use oci::{
     Blob, MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_GZIP, MEDIA_TYPE_LAYER_TAR, MEDIA_TYPE_LAYER_ZSTD,
     MEDIA_TYPE_MANIFEST, OciImage, WrittenImage, host_oci_architecture, sha256_hex,
 };
+pub use registry::{REGISTRY, Registry, RegistryConfig, TokenAuth, free_port, make_tls};
 pub use tar::{RawTar, TarEntry, gzip, header as tar_header};
 pub use tester::{Case, ImageTester, Layout};
 
