@@ -180,23 +180,5 @@ pub fn url_key(url: &str) -> String {
 }
 
 fn agent() -> ureq::Agent {
-    let roots: Vec<ureq::tls::Certificate<'static>> = rustls_native_certs::load_native_certs()
-        .certs
-        .iter()
-        .map(|der| ureq::tls::Certificate::from_der(der.as_ref()).to_owned())
-        .collect();
-    let roots = if roots.is_empty() {
-        ureq::tls::RootCerts::WebPki
-    } else {
-        ureq::tls::RootCerts::new_with_certs(&roots)
-    };
-    let config = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build())
-        .timeout_connect(Some(Duration::from_secs(30)))
-        .timeout_per_read(Some(Duration::from_mins(2)))
-        .user_agent(concat!("drydock/", env!("CARGO_PKG_VERSION")))
-        .max_redirects(5)
-        .build();
-    ureq::Agent::new_with_config(config)
+    drydock_registry::default_http_agent(Duration::from_mins(2))
 }

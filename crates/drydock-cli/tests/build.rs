@@ -232,7 +232,7 @@ fn static_image_is_accepted_cataloged_and_matches_dpkg_query() {
 
     // `drydock sbom` of the output lists exactly the locked packages; so does the SBOM written beside it.
     let sbom = drydock()
-        .args(["sbom", "-o", "json"])
+        .args(["sbom", "-f", "json"])
         .arg(format!("oci-dir:{}", layout.display()))
         .output()
         .unwrap();
@@ -241,6 +241,22 @@ fn static_image_is_accepted_cataloged_and_matches_dpkg_query() {
         "{}",
         String::from_utf8_lossy(&sbom.stderr)
     );
+    let native: serde_json::Value = serde_json::from_slice(&sbom.stdout).unwrap();
+    let mut from_image: Vec<String> = native["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["kind"] == "deb")
+        .map(|p| {
+            format!(
+                "{} {}",
+                p["name"].as_str().unwrap(),
+                p["version"].as_str().unwrap()
+            )
+        })
+        .collect();
+    from_image.sort();
+    assert_eq!(from_image, locked);
     let cyclonedx: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("static.oci.cdx.json")).unwrap(),
     )

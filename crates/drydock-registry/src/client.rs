@@ -123,6 +123,15 @@ pub struct Client {
     tokens: Mutex<HashMap<(String, String), String>>,
 }
 
+/// The project's one HTTP client configuration, for every HTTP use outside
+/// a registry session too (the database updater, the Debian archive
+/// fetcher): system roots (web PKI when the system has none), drydock's user
+/// agent, bounded timeouts and redirects, statuses returned, not raised.
+pub fn default_http_agent(read_timeout: Duration) -> ureq::Agent {
+    let roots = root_certs(&[]).unwrap_or(RootCerts::WebPki);
+    agent(TlsConfig::builder().root_certs(roots).build(), read_timeout)
+}
+
 fn agent(tls: TlsConfig, read_timeout: Duration) -> ureq::Agent {
     let config = ureq::Agent::config_builder()
         .http_status_as_error(false)

@@ -27,7 +27,7 @@ mod target;
 mod transfer;
 
 pub use auth::{Credential, Credentials};
-pub use client::{Client, ClientOptions, MANIFEST_LIMIT};
+pub use client::{Client, ClientOptions, MANIFEST_LIMIT, default_http_agent};
 pub use error::RegistryError;
 pub use layout::Layout;
 pub use reference::{Reference, is_loopback_host};
