@@ -7,12 +7,13 @@
 //! <db>/CURRENT                name of the live generation, replaced by rename(2)
 //! <db>/gen-<n>/metadata.json  schema version, last update, sources, counts, shard files
 //! <db>/gen-<n>/osv/<eco>.jsonl one drydock-model advisory per line, per ecosystem
+//! <db>/gen-<n>/osv/<eco>.jsonl.idx where each record starts, records by package name
 //! <db>/gen-<n>/kev.json       CISA KEV entries
 //! <db>/gen-<n>/epss.tsv       cve<TAB>score<TAB>percentile
 //! ```
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -87,7 +88,19 @@ pub(crate) struct Metadata {
 
 struct Shard {
     file: Option<PathBuf>,
+    /// Every record, parsed (first use of a whole-shard API, or a shard
+    /// without an index file).
     data: OnceLock<ShardData>,
+    /// The shard's index (`None`: no index file), for name lookups that
+    /// parse only the records they return.
+    indexed: OnceLock<Option<IndexedShard>>,
+}
+
+struct IndexedShard {
+    index: crate::storage::ShardIndex,
+    file: Mutex<std::fs::File>,
+    /// Records parsed so far, by record number.
+    records: Vec<OnceLock<Box<Advisory>>>,
 }
 
 #[derive(Default)]
@@ -142,7 +155,16 @@ impl Database {
                 let data = OnceLock::new();
                 let advisories = advisories.into_iter().cloned().collect();
                 let _ = data.set(index_shard(&ecosystem, advisories));
-                (ecosystem, Shard { file: None, data })
+                let indexed = OnceLock::new();
+                let _ = indexed.set(None);
+                (
+                    ecosystem,
+                    Shard {
+                        file: None,
+                        data,
+                        indexed,
+                    },
+                )
             })
             .collect();
         Database {
@@ -169,6 +191,7 @@ impl Database {
                 let shard = Shard {
                     file: Some(generation.join("osv").join(file)),
                     data: OnceLock::new(),
+                    indexed: OnceLock::new(),
                 };
                 (ecosystem.clone(), shard)
             })
@@ -190,10 +213,16 @@ impl Database {
     /// of the key). `name` is normalised with [`normalize_name`]. Withdrawn
     /// records are included (check [`Advisory::is_withdrawn`]).
     pub fn advisories(&self, ecosystem: &str, name: &str) -> Result<Vec<&Advisory>, DbError> {
+        let key = normalize_name(ecosystem, name);
+        if let Some(shard) = self.shards.get(ecosystem)
+            && shard.data.get().is_none()
+            && let Some(indexed) = Self::indexed(shard)?
+        {
+            return indexed.lookup(shard.file.as_deref().unwrap_or(Path::new("")), &key);
+        }
         let Some(shard) = self.shard(ecosystem)? else {
             return Ok(Vec::new());
         };
-        let key = normalize_name(ecosystem, name);
         Ok(shard
             .by_name
             .get(&key)
@@ -285,6 +314,24 @@ impl Database {
         }
     }
 
+    fn indexed(shard: &Shard) -> Result<Option<&IndexedShard>, DbError> {
+        if let Some(indexed) = shard.indexed.get() {
+            return Ok(indexed.as_ref());
+        }
+        let opened = match &shard.file {
+            Some(file) => crate::storage::open_indexed_shard(file)?,
+            None => None,
+        };
+        let indexed = opened.map(|(index, file)| IndexedShard {
+            records: std::iter::repeat_with(OnceLock::new)
+                .take(index.offsets.len().saturating_sub(1))
+                .collect(),
+            index,
+            file: Mutex::new(file),
+        });
+        Ok(shard.indexed.get_or_init(|| indexed).as_ref())
+    }
+
     fn load(shard: &Shard) -> Result<&ShardData, DbError> {
         if let Some(data) = shard.data.get() {
             return Ok(data);
@@ -296,6 +343,61 @@ impl Database {
         Ok(shard
             .data
             .get_or_init(|| index_shard(&ecosystem, advisories)))
+    }
+}
+
+impl IndexedShard {
+    /// The records of one normalised name, reading each run of consecutive
+    /// records not parsed yet with one read.
+    fn lookup(&self, path: &Path, key: &str) -> Result<Vec<&Advisory>, DbError> {
+        let Some(numbers) = self.index.lookup(path, key)? else {
+            return Ok(Vec::new());
+        };
+        let missing: Vec<usize> = numbers
+            .iter()
+            .map(|&number| number as usize)
+            .filter(|&number| {
+                self.records
+                    .get(number)
+                    .is_some_and(|slot| slot.get().is_none())
+            })
+            .collect();
+        let mut run_start = 0;
+        while let Some(&first) = missing.get(run_start) {
+            let mut run_end = run_start;
+            while missing
+                .get(run_end + 1)
+                .is_some_and(|&next| Some(next) == missing.get(run_end).map(|&n| n + 1))
+            {
+                run_end += 1;
+            }
+            let last = missing.get(run_end).copied().unwrap_or(first);
+            let bytes = {
+                let mut file = self
+                    .file
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                crate::storage::read_records(path, &mut file, &self.index, first, last)?
+            };
+            let parsed = crate::storage::parse_records(path, &bytes)?;
+            if parsed.len() != last - first + 1 {
+                return Err(DbError::Corrupt {
+                    path: path.to_owned(),
+                    what: format!("records {first}..={last}: line count differs from the index"),
+                });
+            }
+            for (number, advisory) in (first..=last).zip(parsed) {
+                if let Some(slot) = self.records.get(number) {
+                    let _ = slot.set(Box::new(advisory));
+                }
+            }
+            run_start = run_end + 1;
+        }
+        Ok(numbers
+            .iter()
+            .filter_map(|&number| self.records.get(number as usize)?.get())
+            .map(|advisory| &**advisory)
+            .collect())
     }
 }
 

@@ -1,12 +1,12 @@
 //! The on-disk layout: generations switched by an atomic rename of
 //! `CURRENT`, one JSON-lines shard per ecosystem.
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufWriter, Write};
+use std::io::{BufRead, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::database::{Metadata, SCHEMA_VERSION};
 use crate::error::DbError;
-use crate::model::{Advisory, Epss, KevEntry};
+use crate::model::{Advisory, Epss, KevEntry, normalize_name};
 
 const CURRENT: &str = "CURRENT";
 const GENERATION_PREFIX: &str = "gen-";
@@ -145,6 +145,215 @@ pub(crate) fn read_shard(path: &Path) -> Result<(String, Vec<Advisory>), DbError
     Ok((ecosystem, advisories))
 }
 
+/// `<shard>.idx`, written next to every shard: where each record's line
+/// starts and which records each package name (normalised) has, so that a
+/// lookup reads and parses only its own records. A generation without
+/// index files (written before they existed) is read shard by shard.
+///
+/// Format: a first line with the JSON array of the byte offsets of every
+/// record line in the shard, then the end of the last one (record `i` is
+/// `offsets[i]..offsets[i + 1]`); then one line per name,
+/// `<name as a JSON string>\t<record>,<record>,…`, sorted by the bytes of
+/// the JSON string, records ascending. Opening it parses only the offsets
+/// and finds the line starts; a lookup binary-searches the lines.
+#[derive(Debug)]
+pub(crate) struct ShardIndex {
+    pub(crate) offsets: Vec<u64>,
+    /// The name lines, and for each: (start, tab, end) in `names`.
+    names: Vec<u8>,
+    lines: Vec<(usize, usize, usize)>,
+}
+
+impl ShardIndex {
+    /// The record numbers of a normalised name (`None`: not in the shard).
+    pub(crate) fn lookup(&self, path: &Path, key: &str) -> Result<Option<Vec<u32>>, DbError> {
+        let encoded = serde_json::to_string(key).map_err(|source| DbError::Json {
+            path: path.to_owned(),
+            source,
+        })?;
+        let name_of = |&(start, tab, _): &(usize, usize, usize)| {
+            self.names.get(start..tab).unwrap_or_default()
+        };
+        let Ok(found) = self
+            .lines
+            .binary_search_by(|line| name_of(line).cmp(encoded.as_bytes()))
+        else {
+            return Ok(None);
+        };
+        let records = self.offsets.len().saturating_sub(1);
+        let corrupt = || DbError::Corrupt {
+            path: path.to_owned(),
+            what: format!("bad record list for `{key}`"),
+        };
+        let (_, tab, end) = *self.lines.get(found).ok_or_else(corrupt)?;
+        let list = self
+            .names
+            .get(tab.saturating_add(1)..end)
+            .ok_or_else(corrupt)?;
+        list.split(|&byte| byte == b',')
+            .map(|number| {
+                std::str::from_utf8(number)
+                    .ok()
+                    .and_then(|number| number.parse::<u32>().ok())
+                    .filter(|&number| (number as usize) < records)
+                    .ok_or_else(corrupt)
+            })
+            .collect::<Result<Vec<u32>, DbError>>()
+            .map(Some)
+    }
+}
+
+pub(crate) fn index_path(shard: &Path) -> PathBuf {
+    let mut name = shard.as_os_str().to_owned();
+    name.push(".idx");
+    PathBuf::from(name)
+}
+
+/// Writes a shard's index: `offsets` as described on [`ShardIndex`],
+/// `names` normalised name → ascending record numbers.
+fn write_index(
+    path: &Path,
+    offsets: &[u64],
+    names: &HashMap<String, Vec<u32>>,
+) -> Result<(), DbError> {
+    let mut lines: Vec<(String, &Vec<u32>)> = names
+        .iter()
+        .map(|(name, records)| Ok((serde_json::to_string(name)?, records)))
+        .collect::<Result<_, serde_json::Error>>()
+        .map_err(|source| DbError::Json {
+            path: path.to_owned(),
+            source,
+        })?;
+    lines.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    write_file(path, |out| {
+        serde_json::to_writer(&mut *out, offsets).map_err(std::io::Error::other)?;
+        out.write_all(b"\n")?;
+        for (name, records) in &lines {
+            out.write_all(name.as_bytes())?;
+            let mut separator = b'\t';
+            for record in *records {
+                write!(out, "{}{record}", char::from(separator))?;
+                separator = b',';
+            }
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    })
+}
+
+/// A shard's index and the open shard, checked against each other.
+/// `None` when the shard has no index file.
+pub(crate) fn open_indexed_shard(
+    shard: &Path,
+) -> Result<Option<(ShardIndex, std::fs::File)>, DbError> {
+    let path = index_path(shard);
+    let mut bytes = match fs_err::read(&path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(read_error(&path)(error)),
+    };
+    let corrupt = |what: &str| DbError::Corrupt {
+        path: path.clone(),
+        what: what.to_owned(),
+    };
+    let first_line = bytes
+        .iter()
+        .position(|&byte| byte == b'\n')
+        .ok_or_else(|| corrupt("no offsets line"))?;
+    let offsets: Vec<u64> = serde_json::from_slice(bytes.get(..first_line).unwrap_or_default())
+        .map_err(|source| DbError::Json {
+            path: path.clone(),
+            source,
+        })?;
+    let names = bytes.split_off(first_line.saturating_add(1));
+    let mut lines = Vec::new();
+    let mut start = 0;
+    for (position, &byte) in names.iter().enumerate() {
+        if byte != b'\n' {
+            continue;
+        }
+        let line = names.get(start..position).unwrap_or_default();
+        let tab = line
+            .iter()
+            .position(|&byte| byte == b'\t')
+            .ok_or_else(|| corrupt("a name line without records"))?;
+        lines.push((start, start.saturating_add(tab), position));
+        start = position.saturating_add(1);
+    }
+    if start != names.len() {
+        return Err(corrupt("truncated name line"));
+    }
+    let name = |&(start, tab, _): &(usize, usize, usize)| names.get(start..tab).unwrap_or_default();
+    if !lines
+        .windows(2)
+        .all(|pair| matches!(pair, [a, b] if name(a) < name(b)))
+    {
+        return Err(corrupt("names out of order"));
+    }
+    let file = fs_err::File::open(shard)
+        .map_err(read_error(shard))?
+        .into_file();
+    let length = file.metadata().map_err(read_error(shard))?.len();
+    if offsets.is_empty()
+        || !offsets
+            .windows(2)
+            .all(|pair| matches!(pair, [a, b] if a <= b))
+        || offsets.last().is_some_and(|&end| end > length)
+    {
+        return Err(corrupt(
+            "record offsets out of order or past the shard's end",
+        ));
+    }
+    Ok(Some((
+        ShardIndex {
+            offsets,
+            names,
+            lines,
+        },
+        file,
+    )))
+}
+
+/// The bytes of records `first..=last` (lines of the shard), with one read.
+pub(crate) fn read_records(
+    path: &Path,
+    file: &mut std::fs::File,
+    index: &ShardIndex,
+    first: usize,
+    last: usize,
+) -> Result<Vec<u8>, DbError> {
+    let corrupt = || DbError::Corrupt {
+        path: path.to_owned(),
+        what: format!("records {first}..={last} not in the index"),
+    };
+    let start = *index.offsets.get(first).ok_or_else(corrupt)?;
+    let end = *index
+        .offsets
+        .get(last.checked_add(1).ok_or_else(corrupt)?)
+        .ok_or_else(corrupt)?;
+    // Checked against the file's length when the index was opened.
+    let length = usize::try_from(end.saturating_sub(start)).map_err(|_| corrupt())?;
+    let mut bytes = vec![0; length];
+    file.seek(SeekFrom::Start(start))
+        .and_then(|_| file.read_exact(&mut bytes))
+        .map_err(read_error(path))?;
+    Ok(bytes)
+}
+
+/// Parses the record lines [`read_records`] returned.
+pub(crate) fn parse_records(path: &Path, bytes: &[u8]) -> Result<Vec<Advisory>, DbError> {
+    bytes
+        .split(|&byte| byte == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            serde_json::from_slice(line).map_err(|source| DbError::Json {
+                path: path.to_owned(),
+                source,
+            })
+        })
+        .collect()
+}
+
 /// Exclusive writer lock, released when dropped (or when the process dies).
 pub(crate) struct WriterLock {
     _file: std::fs::File,
@@ -214,18 +423,57 @@ pub(crate) fn write_generation(dir: &Path, mut contents: Contents<'_>) -> Result
     fs_err::create_dir_all(&osv_dir).map_err(write_error(&osv_dir))?;
 
     let mut used = std::collections::HashSet::new();
-    for (ecosystem, records) in &contents.shards {
+    for (ecosystem, records) in &mut contents.shards {
         let file_name = shard_file_name(ecosystem, &mut used);
         let path = osv_dir.join(&file_name);
+        // Records of one package next to each other: a lookup reads them
+        // with one read.
+        let mut keyed: Vec<(String, &Advisory)> = records
+            .iter()
+            .map(|advisory| {
+                let first_name = advisory
+                    .affected
+                    .iter()
+                    .filter(|affected| affected.package.ecosystem == *ecosystem)
+                    .map(|affected| normalize_name(ecosystem, &affected.package.name))
+                    .min()
+                    .unwrap_or_default();
+                (first_name, *advisory)
+            })
+            .collect();
+        keyed.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
+        *records = keyed.into_iter().map(|(_, advisory)| advisory).collect();
+        let mut offsets: Vec<u64> = Vec::with_capacity(records.len().saturating_add(1));
+        let mut names: HashMap<String, Vec<u32>> = HashMap::new();
         write_file(&path, |out| {
-            serde_json::to_writer(&mut *out, ecosystem).map_err(std::io::Error::other)?;
-            out.write_all(b"\n")?;
-            for advisory in records {
-                serde_json::to_writer(&mut *out, advisory).map_err(std::io::Error::other)?;
-                out.write_all(b"\n")?;
+            let mut line = serde_json::to_vec(ecosystem).map_err(std::io::Error::other)?;
+            line.push(b'\n');
+            out.write_all(&line)?;
+            let mut offset = line.len() as u64;
+            for (number, advisory) in records.iter().enumerate() {
+                offsets.push(offset);
+                line.clear();
+                serde_json::to_writer(&mut line, advisory).map_err(std::io::Error::other)?;
+                line.push(b'\n');
+                out.write_all(&line)?;
+                offset += line.len() as u64;
+                let number = u32::try_from(number).map_err(std::io::Error::other)?;
+                for affected in &advisory.affected {
+                    if affected.package.ecosystem != *ecosystem {
+                        continue;
+                    }
+                    let numbers = names
+                        .entry(normalize_name(ecosystem, &affected.package.name))
+                        .or_default();
+                    if numbers.last() != Some(&number) {
+                        numbers.push(number);
+                    }
+                }
             }
+            offsets.push(offset);
             Ok(())
         })?;
+        write_index(&index_path(&path), &offsets, &names)?;
         contents
             .metadata
             .shards

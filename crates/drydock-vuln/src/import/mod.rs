@@ -445,8 +445,12 @@ fn read_zip(
         source,
     };
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(zip_error)?;
+    // One inflater for every entry: a fresh one per entry (what
+    // `ZipArchive::by_index` makes) costs more than inflating a small record.
+    let mut inflater = flate2::Decompress::new(false);
+    let mut raw = Vec::new();
     for index in 0..archive.len() {
-        let mut entry = archive.by_index(index).map_err(zip_error)?;
+        let mut entry = archive.by_index_raw(index).map_err(zip_error)?;
         if entry.is_dir() {
             continue;
         }
@@ -461,15 +465,42 @@ fn read_zip(
                 limit: MAX_INPUT_BYTES,
             });
         }
-        // The declared size is only a hint: read at most the limit.
-        let mut content = Vec::with_capacity(declared.min(1 << 24) as usize);
-        (&mut entry)
-            .take(MAX_INPUT_BYTES + 1)
-            .read_to_end(&mut content)
-            .map_err(|source| ImportError::Read {
-                path: name.clone(),
-                source,
-            })?;
+        let method = entry.compression();
+        let expected_crc = entry.crc32();
+        let content = if entry.encrypted()
+            || !matches!(
+                method,
+                zip::CompressionMethod::Stored | zip::CompressionMethod::Deflated
+            ) {
+            drop(entry);
+            read_zip_entry(&mut archive, index, &name, declared).map_err(zip_error)??
+        } else {
+            raw.clear();
+            (&mut entry)
+                .take(MAX_INPUT_BYTES + 1)
+                .read_to_end(&mut raw)
+                .map_err(|source| ImportError::Read {
+                    path: name.clone(),
+                    source,
+                })?;
+            let content = if method == zip::CompressionMethod::Stored {
+                raw.clone()
+            } else {
+                inflate(&mut inflater, &raw, declared, &name)?
+            };
+            let mut crc = flate2::Crc::new();
+            crc.update(&content);
+            if crc.sum() != expected_crc {
+                return Err(ImportError::Read {
+                    path: name,
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "CRC-32 of the entry does not match the archive's",
+                    ),
+                });
+            }
+            content
+        };
         if content.len() as u64 > MAX_INPUT_BYTES {
             return Err(ImportError::TooLarge {
                 path: name,
@@ -480,4 +511,66 @@ fn read_zip(
         parsed.push(parse_document(&name, &content, now)?);
     }
     Ok(())
+}
+
+/// An entry through the zip crate's own readers (other compression
+/// methods, encryption: their errors name the problem).
+fn read_zip_entry(
+    archive: &mut zip::ZipArchive<std::io::Cursor<Vec<u8>>>,
+    index: usize,
+    name: &str,
+    declared: u64,
+) -> Result<Result<Vec<u8>, ImportError>, zip::result::ZipError> {
+    let mut entry = archive.by_index(index)?;
+    // The declared size is only a hint: read at most the limit.
+    let mut content = Vec::with_capacity(declared.min(1 << 24) as usize);
+    Ok((&mut entry)
+        .take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut content)
+        .map(|_| content)
+        .map_err(|source| ImportError::Read {
+            path: name.to_owned(),
+            source,
+        }))
+}
+
+/// Inflates one raw-deflate zip entry with a reused inflater, reading at
+/// most `MAX_INPUT_BYTES + 1` bytes (the declared size is only a hint).
+fn inflate(
+    inflater: &mut flate2::Decompress,
+    input: &[u8],
+    declared: u64,
+    name: &str,
+) -> Result<Vec<u8>, ImportError> {
+    let invalid = |message: String| ImportError::Read {
+        path: name.to_owned(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, message),
+    };
+    inflater.reset(false);
+    let mut out: Vec<u8> = Vec::with_capacity(declared.min(1 << 24) as usize + 1);
+    loop {
+        if out.len() == out.capacity() {
+            out.reserve(out.capacity().max(1 << 16));
+        }
+        let before = (inflater.total_in(), inflater.total_out());
+        let consumed = usize::try_from(before.0).unwrap_or(usize::MAX);
+        let rest = input.get(consumed..).unwrap_or_default();
+        let status = inflater
+            .decompress_vec(rest, &mut out, flate2::FlushDecompress::Finish)
+            .map_err(|error| invalid(error.to_string()))?;
+        if out.len() as u64 > MAX_INPUT_BYTES {
+            return Err(ImportError::TooLarge {
+                path: name.to_owned(),
+                limit: MAX_INPUT_BYTES,
+            });
+        }
+        if status == flate2::Status::StreamEnd {
+            return Ok(out);
+        }
+        let all_read = usize::try_from(inflater.total_in()).is_ok_and(|n| n >= input.len());
+        let stuck = before == (inflater.total_in(), inflater.total_out());
+        if (all_read || stuck) && out.len() < out.capacity() {
+            return Err(invalid("truncated deflate data".to_owned()));
+        }
+    }
 }
