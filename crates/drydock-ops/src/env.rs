@@ -21,6 +21,9 @@ impl EnvVars {
     /// XDG base directory for caches (`$XDG_CACHE_HOME/drydock/golden`).
     pub const XDG_CACHE_HOME: &'static str = "XDG_CACHE_HOME";
 
+    /// `1`: `drydock scan` prints the wall time of each phase to stderr.
+    pub const DRYDOCK_TIMINGS: &'static str = "DRYDOCK_TIMINGS";
+
     pub fn get(name: &str) -> Option<String> {
         #[expect(
             clippy::disallowed_methods,

@@ -1,6 +1,7 @@
 //! `scan`: catalog a source (or read an SBOM), match its packages against
 //! the vulnerability database, apply VEX statements.
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use drydock_core::Problem;
 use drydock_sbom::Sbom;
@@ -76,6 +77,10 @@ pub struct ScanOutcome {
     /// Gaps in coverage: ecosystems of scanned packages that the database
     /// has no records for, packages drydock has no advisories for.
     pub warnings: Vec<String>,
+    /// Wall time of each phase, in order: `open-database`, `sbom` (catalog
+    /// or read the SBOM), `match` (including loading the shards the
+    /// packages need), `vex`. Printed with `DRYDOCK_TIMINGS=1`.
+    pub timings: Vec<(&'static str, Duration)>,
 }
 
 /// The database directory: `explicit`, else `DRYDOCK_DB_DIR`, else
@@ -111,6 +116,13 @@ fn load_sbom(settings: &SbomSettings, progress: &dyn Progress) -> Result<Sbom, S
 
 /// Scans a source.
 pub fn scan(settings: &ScanSettings, progress: &dyn Progress) -> Result<ScanOutcome, ScanError> {
+    let mut timings = Vec::new();
+    let mut clock = Instant::now();
+    let mut lap = |phase: &'static str| {
+        let now = Instant::now();
+        timings.push((phase, now.duration_since(clock)));
+        clock = now;
+    };
     let dir = resolve_db_dir(settings.db_dir.as_deref()).ok_or(ScanError::NoDbDir)?;
     let database = Database::open(&dir).map_err(|source| ScanError::Database {
         dir: dir.clone(),
@@ -130,12 +142,15 @@ pub fn scan(settings: &ScanSettings, progress: &dyn Progress) -> Result<ScanOutc
             &bytes,
         )?);
     }
+    lap("open-database");
     let sbom = load_sbom(&settings.sbom, progress)?;
+    lap("sbom");
     let outcome = drydock_vuln::match_packages(&database, &sbom.packages, sbom.distro.as_ref())
         .map_err(|source| ScanError::Database {
             dir: dir.clone(),
             source: Box::new(source),
         })?;
+    lap("match");
 
     let digest = sbom
         .source
@@ -151,6 +166,7 @@ pub fn scan(settings: &ScanSettings, progress: &dyn Progress) -> Result<ScanOutc
         findings.retain(|finding| finding.state == FixState::Fixed);
         suppressed.retain(|finding| finding.state == FixState::Fixed);
     }
+    lap("vex");
     let suppressed_count = suppressed.len();
     if !settings.show_suppressed {
         suppressed.clear();
@@ -214,5 +230,6 @@ pub fn scan(settings: &ScanSettings, progress: &dyn Progress) -> Result<ScanOutc
         result,
         problems: sbom.problems,
         warnings,
+        timings,
     })
 }

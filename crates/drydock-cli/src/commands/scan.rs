@@ -70,6 +70,14 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     for warning in &outcome.warnings {
         eprintln!("drydock: warning: {warning}");
     }
+    if drydock_ops::EnvVars::get(drydock_ops::EnvVars::DRYDOCK_TIMINGS).as_deref() == Some("1") {
+        for (phase, duration) in &outcome.timings {
+            eprintln!(
+                "drydock: timing: {phase} {:.3} ms",
+                duration.as_secs_f64() * 1000.0
+            );
+        }
+    }
     crate::output::emit(output.as_deref(), |out| {
         Ok(format.write(&outcome.result, out)?)
     })?;
