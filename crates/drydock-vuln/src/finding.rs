@@ -243,8 +243,20 @@ impl Finding {
 }
 
 /// Sorts findings by [`Finding::priority_cmp`].
-pub fn sort_by_priority(findings: &mut [Finding]) {
-    findings.sort_by(Finding::priority_cmp);
+pub fn sort_by_priority(findings: &mut Vec<Finding>) {
+    // Sorts positions, not the (large) findings, then moves each finding
+    // once; stable, so the order is that of a stable sort of the findings.
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_by(|&a, &b| match (findings.get(a), findings.get(b)) {
+        (Some(a), Some(b)) => a.priority_cmp(b),
+        _ => a.cmp(&b),
+    });
+    let mut slots: Vec<Option<Finding>> = findings.drain(..).map(Some).collect();
+    findings.extend(
+        order
+            .into_iter()
+            .filter_map(|index| slots.get_mut(index).and_then(Option::take)),
+    );
 }
 
 /// What was scanned.

@@ -20,7 +20,7 @@
 //! - Records about the same vulnerability (overlapping id/aliases/upstream)
 //!   that match the same package are merged: one finding per
 //!   (vulnerability, package).
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use drydock_core::{Distro, Package, PackageKind};
 use drydock_version::Ecosystem;
@@ -250,11 +250,14 @@ pub fn match_packages(
                 continue;
             }
             ecosystem_used.clone_from(ecosystem);
+            let key = normalize_name(ecosystem, &query.name);
+            let comparable = Comparable::default();
             for advisory in advisories {
                 if advisory.is_withdrawn() {
                     continue;
                 }
-                if let Some(found) = match_advisory(advisory, ecosystem, &query) {
+                if let Some(found) = match_advisory(advisory, ecosystem, &key, &query, &comparable)
+                {
                     matched.push((advisory, found));
                 }
             }
@@ -295,16 +298,45 @@ struct AffectedMatch {
     affected: Vec<usize>,
 }
 
-fn match_advisory(advisory: &Advisory, ecosystem: &str, query: &Query) -> Option<AffectedMatch> {
-    let key = normalize_name(ecosystem, &query.name);
+/// Whether the queried version is comparable under each range type's
+/// ordering, computed once per query (`None`: not yet known).
+#[derive(Default)]
+struct Comparable {
+    ecosystem: std::cell::Cell<Option<bool>>,
+    semver: std::cell::Cell<Option<bool>>,
+}
+
+impl Comparable {
+    fn check(&self, compare: RangeCompare, version: &str) -> bool {
+        let cell = match compare {
+            RangeCompare::Ecosystem(_) => &self.ecosystem,
+            RangeCompare::Semver(_) => &self.semver,
+        };
+        if let Some(known) = cell.get() {
+            return known;
+        }
+        let known = compare.compare(version, version).is_some();
+        cell.set(Some(known));
+        known
+    }
+}
+
+fn match_advisory(
+    advisory: &Advisory,
+    ecosystem: &str,
+    key: &str,
+    query: &Query,
+    comparable: &Comparable,
+) -> Option<AffectedMatch> {
     let mut found: Option<AffectedMatch> = None;
     for (index, affected) in advisory.affected.iter().enumerate() {
         if affected.package.ecosystem != ecosystem
-            || normalize_name(ecosystem, &affected.package.name) != key
+            || (affected.package.name != key
+                && normalize_name(ecosystem, &affected.package.name) != key)
         {
             continue;
         }
-        let Some(fixed) = affected_by(affected, query) else {
+        let Some(fixed) = affected_by(affected, query, comparable) else {
             continue;
         };
         let slot = found.get_or_insert_with(AffectedMatch::default);
@@ -319,7 +351,7 @@ fn match_advisory(advisory: &Advisory, ecosystem: &str, query: &Query) -> Option
 
 /// `Some(fixed versions of the matching intervals)` when `query.version` is
 /// affected by this entry.
-fn affected_by(affected: &Affected, query: &Query) -> Option<Vec<String>> {
+fn affected_by(affected: &Affected, query: &Query, comparable: &Comparable) -> Option<Vec<String>> {
     let version = query.version.as_str();
     let mut hit = affected.versions.iter().any(|listed| {
         listed == version
@@ -333,6 +365,11 @@ fn affected_by(affected: &Affected, query: &Query) -> Option<Vec<String>> {
             RangeKind::Ecosystem => RangeCompare::Ecosystem(query.scheme),
             RangeKind::Semver => RangeCompare::Semver(query.scheme),
         };
+        if !comparable.check(compare, version) {
+            // The version itself must be comparable, else the range says
+            // nothing.
+            continue;
+        }
         if let Some(closing) = in_range(range, version, compare) {
             hit = true;
             fixed.extend(closing);
@@ -361,11 +398,18 @@ impl RangeCompare {
 
 /// The OSV evaluation of one range: events sorted by version (`introduced:
 /// 0` first), the last event at or below the version decides; `limit`s cap
-/// the range. `Some(closing fixed versions)` when affected.
+/// the range. `Some(closing fixed versions)` when affected. The caller
+/// checks that `version` itself is comparable.
 fn in_range(range: &Range, version: &str, compare: RangeCompare) -> Option<Vec<String>> {
     use std::cmp::Ordering::{Equal, Greater, Less};
-    // The version itself must be comparable, else the range says nothing.
-    compare.compare(version, version)?;
+    // The common shape `introduced: 0, fixed: X`, when `version` and `X`
+    // compare: the general evaluation below gives exactly this.
+    if let [Event::Introduced(zero), Event::Fixed(end)] = range.events.as_slice()
+        && zero == "0"
+        && let Some(order) = compare.compare(version, end)
+    {
+        return (order == Less).then(|| vec![end.clone()]);
+    }
     let limits: Vec<&str> = range
         .events
         .iter()
@@ -438,40 +482,58 @@ fn in_range(range: &Range, version: &str, compare: RangeCompare) -> Option<Vec<S
 /// Matched records about one vulnerability.
 type Group<'a> = Vec<(&'a Advisory, AffectedMatch)>;
 
-/// Groups matched records that share any id (id, aliases, upstream).
+/// Groups matched records that share any id (id, aliases, upstream):
+/// union-find over the records, joined through a map from each id to the
+/// first record that names it.
 fn group_by_vulnerability(matched: Group<'_>) -> Vec<Group<'_>> {
-    let mut groups: Vec<(BTreeSet<String>, Group<'_>)> = Vec::new();
-    for (advisory, found) in matched {
-        let ids: BTreeSet<String> = std::iter::once(&advisory.id)
+    fn root(parents: &mut [usize], mut node: usize) -> usize {
+        while let Some(&parent) = parents.get(node) {
+            if parent == node {
+                break;
+            }
+            // Path halving.
+            let grandparent = parents.get(parent).copied().unwrap_or(parent);
+            if let Some(slot) = parents.get_mut(node) {
+                *slot = grandparent;
+            }
+            node = grandparent;
+        }
+        node
+    }
+    let mut parents: Vec<usize> = (0..matched.len()).collect();
+    let mut first_with: HashMap<&str, usize> = HashMap::new();
+    for (index, (advisory, _)) in matched.iter().enumerate() {
+        let ids = std::iter::once(&advisory.id)
             .chain(&advisory.aliases)
-            .chain(&advisory.upstream)
-            .cloned()
-            .collect();
-        let mut merged_ids = ids;
-        let mut members = vec![(advisory, found)];
-        // Absorb every existing group that overlaps.
-        let mut index = 0;
-        while index < groups.len() {
-            let overlaps = groups
-                .get(index)
-                .is_some_and(|(group_ids, _)| !group_ids.is_disjoint(&merged_ids));
-            if overlaps {
-                let (group_ids, group_members) = groups.swap_remove(index);
-                merged_ids.extend(group_ids);
-                members.extend(group_members);
-            } else {
-                index += 1;
+            .chain(&advisory.upstream);
+        for id in ids {
+            let other = *first_with.entry(id.as_str()).or_insert(index);
+            let (a, b) = (root(&mut parents, index), root(&mut parents, other));
+            if a != b {
+                let (low, high) = (a.min(b), a.max(b));
+                if let Some(slot) = parents.get_mut(high) {
+                    *slot = low;
+                }
             }
         }
-        groups.push((merged_ids, members));
     }
-    let mut out: Vec<Vec<(&Advisory, AffectedMatch)>> = groups
-        .into_iter()
-        .map(|(_, mut members)| {
-            members.sort_by(|a, b| a.0.id.cmp(&b.0.id));
-            members
-        })
+    let roots: Vec<usize> = (0..matched.len())
+        .map(|index| root(&mut parents, index))
         .collect();
+    let mut slots: HashMap<usize, usize> = HashMap::new();
+    let mut out: Vec<Group<'_>> = Vec::new();
+    for (member, group_root) in matched.into_iter().zip(roots) {
+        let slot = *slots.entry(group_root).or_insert_with(|| {
+            out.push(Vec::new());
+            out.len() - 1
+        });
+        if let Some(group) = out.get_mut(slot) {
+            group.push(member);
+        }
+    }
+    for members in &mut out {
+        members.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+    }
     out.sort_by(|a, b| a.first().map(|m| &m.0.id).cmp(&b.first().map(|m| &m.0.id)));
     out
 }
