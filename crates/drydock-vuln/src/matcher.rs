@@ -410,6 +410,18 @@ fn in_range(range: &Range, version: &str, compare: RangeCompare) -> Option<Vec<S
     {
         return (order == Less).then(|| vec![end.clone()]);
     }
+    // `introduced: A, fixed: B` with A, B and `version` comparable and A not
+    // above B: sorted as written; affected exactly when A <= version < B.
+    if let [Event::Introduced(start), Event::Fixed(end)] = range.events.as_slice()
+        && start != "0"
+        && let Some(from_start) = compare.compare(version, start)
+        && let Some(from_end) = compare.compare(version, end)
+        && compare
+            .compare(start, end)
+            .is_some_and(|order| order != Greater)
+    {
+        return (from_start != Less && from_end == Less).then(|| vec![end.clone()]);
+    }
     let limits: Vec<&str> = range
         .events
         .iter()
