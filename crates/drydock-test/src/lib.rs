@@ -118,3 +118,56 @@ pub fn require_python_modules(modules: &[&str]) -> bool {
         "python3 modules {modules:?} (`pip install jsonschema referencing` or apt `python3-jsonschema`)"
     ))
 }
+
+/// Build a fixture once per machine into `fixture_cache()/<name>-<key>`,
+/// where the key hashes every file under `source` (so editing the generator
+/// rebuilds it). Parallel test processes serialise on a lock file; `build`
+/// gets the (fresh, empty) output directory and must succeed or panic.
+pub fn cached_fixture(name: &str, source: &Path, build: impl FnOnce(&Path)) -> PathBuf {
+    let cache = fixture_cache();
+    let out = cache.join(format!("{name}-{}", tree_key(source)));
+    let marker = out.join(".complete");
+    if marker.exists() {
+        return out;
+    }
+    std::fs::create_dir_all(&cache).expect("create fixture cache");
+    let lock = std::fs::File::create(cache.join(format!("{name}.lock"))).expect("create lock file");
+    lock.lock().expect("lock the fixture cache");
+    if !marker.exists() {
+        let _ = std::fs::remove_dir_all(&out);
+        std::fs::create_dir_all(&out).expect("create fixture dir");
+        build(&out);
+        std::fs::write(&marker, b"").expect("write marker");
+    }
+    out
+}
+
+/// SHA-256 (16 hex digits) over the relative paths and contents of every
+/// file below `dir`, in path order.
+fn tree_key(dir: &Path) -> String {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(next) = stack.pop() {
+        for entry in std::fs::read_dir(&next).expect("read fixture dir") {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let mut all = Vec::new();
+    for file in files {
+        all.extend_from_slice(
+            file.strip_prefix(dir)
+                .expect("inside")
+                .to_string_lossy()
+                .as_bytes(),
+        );
+        all.push(0);
+        all.extend(std::fs::read(&file).expect("read fixture file"));
+    }
+    sha256_hex(&all)[..16].to_owned()
+}
