@@ -32,6 +32,8 @@ enum Command {
     Scan(commands::scan::ScanArgs),
     /// Import, update and inspect the vulnerability database
     Db(commands::db::DbArgs),
+    /// Watch a fleet: inventory registries and clusters, re-match, events, MTTI/MTTR
+    Fleet(commands::fleet::FleetArgs),
     /// Copy an image from an OCI layout into a registry
     Push(commands::push::PushArgs),
     /// Copy an image between registries and OCI layouts
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Command::Sbom(args) => commands::sbom::run(args),
         Command::Scan(args) => commands::scan::run(args),
         Command::Db(args) => commands::db::run(args),
+        Command::Fleet(args) => commands::fleet::run(args),
         Command::Push(args) => commands::push::run(args),
         Command::Copy(args) => commands::copy::run(args),
         Command::Key(args) => commands::key::run(args),

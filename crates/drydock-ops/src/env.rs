@@ -21,6 +21,13 @@ impl EnvVars {
     /// XDG base directory for caches (`$XDG_CACHE_HOME/drydock/golden`).
     pub const XDG_CACHE_HOME: &'static str = "XDG_CACHE_HOME";
 
+    /// The fleet store URL (`sqlite:PATH` or `postgres://…`), else
+    /// `$XDG_DATA_HOME/drydock/fleet.db`.
+    pub const DRYDOCK_STORE: &'static str = "DRYDOCK_STORE";
+    /// The current time for fleet commands (RFC 3339 or seconds since the
+    /// epoch): replays, backfills and tests with a fixed clock.
+    pub const DRYDOCK_NOW: &'static str = "DRYDOCK_NOW";
+
     /// `1`: `drydock scan` prints the wall time of each phase to stderr.
     pub const DRYDOCK_TIMINGS: &'static str = "DRYDOCK_TIMINGS";
 

@@ -3,6 +3,7 @@
 mod build;
 mod db;
 mod env;
+pub mod fleet;
 mod key;
 mod push;
 mod registry;

@@ -102,6 +102,25 @@ impl Repository {
         }))
     }
 
+    /// The digest `object` (a tag) points at, from `HEAD /manifests/<tag>`
+    /// (`Docker-Content-Digest`), falling back to a GET (digest computed from
+    /// the bytes) when the registry sends no digest header. `None` on 404.
+    pub fn manifest_digest(&self, object: &str) -> Result<Option<Digest>, RegistryError> {
+        let call = self
+            .call("HEAD", &format!("manifests/{object}"))
+            .header("Accept", MANIFEST_ACCEPT);
+        let response = self.expect(&call, &[200, 404])?;
+        if response.status().as_u16() == 404 {
+            return Ok(None);
+        }
+        if let Some(digest) =
+            header(&response, "docker-content-digest").and_then(|d| d.parse::<Digest>().ok())
+        {
+            return Ok(Some(digest));
+        }
+        Ok(self.manifest(object)?.map(|fetched| fetched.digest))
+    }
+
     /// The manifest the reference names, or a clear error.
     pub fn resolve(&self) -> Result<Fetched, RegistryError> {
         self.manifest(&self.reference.object())?

@@ -12,6 +12,7 @@
 
 mod debian;
 mod oci;
+mod postgres;
 mod registry;
 mod tar;
 mod tester;
@@ -25,6 +26,7 @@ pub use oci::{
     Blob, MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_GZIP, MEDIA_TYPE_LAYER_TAR, MEDIA_TYPE_LAYER_ZSTD,
     MEDIA_TYPE_MANIFEST, OciImage, WrittenImage, host_oci_architecture, sha256_hex,
 };
+pub use postgres::{Postgres, postgres_bin};
 pub use registry::{REGISTRY, Registry, RegistryConfig, TokenAuth, free_port, make_tls};
 pub use tar::{RawTar, TarEntry, gzip, header as tar_header};
 pub use tester::{Case, ImageTester, Layout};

@@ -39,6 +39,8 @@ pub struct RegistryConfig {
     pub token: Option<TokenAuth>,
     /// Serve HTTPS with a certificate for 127.0.0.1 from a test CA ([`Registry::ca`]).
     pub tls: bool,
+    /// Keep the registry's access log ([`Registry::requests`]).
+    pub access_log: bool,
 }
 
 /// A running `docker-registry serve`, killed on drop.
@@ -64,7 +66,9 @@ impl Registry {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let mut yaml = format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            "version: 0.1\nlog:\n  level: {}\n  accesslog:\n    disabled: {}\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            if config.access_log { "info" } else { "error" },
+            !config.access_log,
             dir.path().join("data").display()
         );
         if config.tls {
@@ -98,11 +102,18 @@ impl Registry {
             .expect("write to string");
         }
         std::fs::write(dir.path().join("config.yml"), yaml).expect("write config.yml");
+        let (stdout, stderr) = if config.access_log {
+            let log = std::fs::File::create(dir.path().join("access.log")).expect("create log");
+            let copy = log.try_clone().expect("clone log");
+            (Stdio::from(log), Stdio::from(copy))
+        } else {
+            (Stdio::null(), Stdio::null())
+        };
         let child = Command::new(REGISTRY)
             .arg("serve")
             .arg(dir.path().join("config.yml"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
             .spawn()
             .expect("start docker-registry");
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -116,6 +127,21 @@ impl Registry {
     /// `127.0.0.1:PORT`.
     pub fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
+    }
+
+    /// `METHOD PATH` of every request so far (with `access_log`), from the
+    /// registry's combined-format access log.
+    pub fn requests(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default();
+        text.lines()
+            .filter_map(|line| {
+                let start = line.find('"')? + 1;
+                let rest = line.get(start..)?;
+                let end = rest.find(" HTTP/")?;
+                rest.get(..end).map(str::to_owned)
+            })
+            .filter(|request| request.starts_with(['G', 'H', 'P', 'D']))
+            .collect()
     }
 
     /// The test CA's certificate (with `tls`).

@@ -11,8 +11,33 @@ pub(crate) struct DbArgs {
     /// Database directory (default: `DRYDOCK_DB_DIR`, else `$XDG_DATA_HOME/drydock/db`, else `~/.local/share/drydock/db`)
     #[arg(long, global = true, value_name = "DIR")]
     db_dir: Option<PathBuf>,
+    /// The fleet store re-matched after `import`/`update` [default: $DRYDOCK_STORE, else sqlite:$XDG_DATA_HOME/drydock/fleet.db when it exists]
+    #[arg(long, global = true, value_name = "URL")]
+    store: Option<String>,
     #[command(subcommand)]
     command: DbCommand,
+}
+
+/// After the database changed: re-match every stored SBOM, when a fleet
+/// store exists (or one was named).
+fn rematch_fleet(db_dir: &Path, store: Option<String>) -> anyhow::Result<()> {
+    let settings = drydock_ops::fleet::FleetSettings {
+        store,
+        db_dir: Some(db_dir.to_owned()),
+    };
+    let Some(mut store) = drydock_ops::fleet::existing_store(&settings)? else {
+        return Ok(());
+    };
+    let report = match drydock_ops::fleet::rematch_store(&mut store, &settings, "database-update") {
+        Ok(report) => report,
+        // KEV or EPSS alone: nothing to match against yet.
+        Err(drydock_ops::fleet::FleetError::EmptyDatabase { .. }) => return Ok(()),
+        Err(error) => return Err(error.into()),
+    };
+    crate::output::emit(None, |out| {
+        write!(out, "fleet store `{}`: ", store.url())?;
+        super::fleet::write_rematch(out, &report)
+    })
 }
 
 #[derive(Subcommand)]
@@ -46,12 +71,17 @@ enum StatusFormat {
 }
 
 pub(crate) fn run(args: DbArgs) -> anyhow::Result<ExitCode> {
-    let DbArgs { db_dir, command } = args;
+    let DbArgs {
+        db_dir,
+        store,
+        command,
+    } = args;
     let db_dir = drydock_ops::db_dir(db_dir.as_deref())?;
     match command {
         DbCommand::Import { paths } => {
             let report = drydock_ops::db_import(&db_dir, &paths)?;
             crate::output::emit(None, |out| write_import(out, &db_dir, &report))?;
+            rematch_fleet(&db_dir, store)?;
         }
         DbCommand::Update {
             sources,
@@ -68,6 +98,7 @@ pub(crate) fn run(args: DbArgs) -> anyhow::Result<ExitCode> {
                 }
                 write_import(out, &db_dir, &report.import)
             })?;
+            rematch_fleet(&db_dir, store)?;
         }
         DbCommand::Status { format } => {
             let status = drydock_ops::db_status(&db_dir)?;

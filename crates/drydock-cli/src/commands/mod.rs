@@ -2,6 +2,7 @@ pub(crate) mod attest;
 pub(crate) mod build;
 pub(crate) mod copy;
 pub(crate) mod db;
+pub(crate) mod fleet;
 pub(crate) mod key;
 pub(crate) mod mirror;
 pub(crate) mod password;

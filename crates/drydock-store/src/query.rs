@@ -1,0 +1,562 @@
+//! Reading the fleet: images, findings with their locations, events, sources.
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+
+use drydock_vuln::SeverityLevel;
+
+use crate::sql::{Row, Value};
+use crate::{Store, StoreError, params, rfc3339};
+
+/// One place a digest is seen (`locations[]` in the JSON).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LocationRow {
+    pub kind: String,
+    pub source: String,
+    pub reference: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workload_kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workload: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_kind: Option<String>,
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+impl LocationRow {
+    /// `registry/repo:tag` or `cluster/namespace/Kind/workload/pod/container`.
+    pub fn short(&self) -> String {
+        match self.kind.as_str() {
+            "kubernetes" => {
+                let mut parts = vec![
+                    self.cluster.clone().unwrap_or_default(),
+                    self.namespace.clone().unwrap_or_default(),
+                ];
+                if let (Some(kind), Some(name)) = (&self.workload_kind, &self.workload) {
+                    parts.push(format!("{kind}/{name}"));
+                }
+                parts.push(self.pod.clone().unwrap_or_default());
+                parts.push(self.container.clone().unwrap_or_default());
+                parts.join("/")
+            }
+            _ => self.reference.clone(),
+        }
+    }
+}
+
+/// `drydock fleet images` rows.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ImageSummary {
+    pub digest: String,
+    /// `analysed` or `not-analysed`.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distro: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    pub packages: i64,
+    /// Open findings by severity (`critical`, `high`, …, `unknown`) and `kev`.
+    pub findings: BTreeMap<String, i64>,
+    pub first_seen: String,
+    pub last_seen: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gone_at: Option<String>,
+    pub locations: Vec<LocationRow>,
+}
+
+/// Filters of `drydock fleet findings`.
+#[derive(Debug, Clone, Default)]
+pub struct FindingFilter {
+    /// An id or alias (`CVE-…`, `GHSA-…`), case-insensitive.
+    pub vuln: Option<String>,
+    /// At or above this severity.
+    pub severity: Option<SeverityLevel>,
+    pub kev: bool,
+    pub fixable: bool,
+    pub namespace: Option<String>,
+    pub cluster: Option<String>,
+    /// A digest, or a reference / repository as seen in a location.
+    pub image: Option<String>,
+    /// A package name.
+    pub package: Option<String>,
+    /// Resolved findings too.
+    pub include_resolved: bool,
+    pub limit: Option<usize>,
+}
+
+/// One finding of one image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindingRow {
+    pub digest: String,
+    pub state: String,
+    pub first_seen: i64,
+    pub resolved_at: Option<i64>,
+    pub cause: Option<String>,
+    pub vuln_id: String,
+    pub severity: String,
+    pub kev: bool,
+    pub epss: Option<f64>,
+    pub fixable: bool,
+    pub fixed: String,
+    pub package: String,
+    pub version: String,
+    pub purl: String,
+    pub location: Option<String>,
+    /// The finding as `drydock scan -f json` writes it (no `package.location`).
+    pub detail: String,
+    pub locations: Vec<LocationRow>,
+}
+
+impl FindingRow {
+    /// The finding JSON: scan's fields plus `digest`, `status` (`open` or
+    /// `resolved`), `first_seen`, `resolved_at`, `resolution` (the cause),
+    /// `locations`.
+    pub fn to_json(&self) -> String {
+        let mut detail = self.detail.clone();
+        if let Some(location) = &self.location {
+            // The stored detail is serde's compact form of a Finding: the
+            // package object is the first one closed before `matched_via`.
+            if let Some(at) = detail.find("},\"matched_via\":") {
+                let text = serde_json::to_string(location).unwrap_or_default();
+                detail.insert_str(at, &format!(",\"location\":{text}"));
+            }
+        }
+        let head = serde_json::json!({
+            "digest": self.digest,
+            "status": self.state,
+            "first_seen": rfc3339(self.first_seen),
+            "resolved_at": self.resolved_at.map(rfc3339),
+            "resolution": self.cause,
+            "locations": self.locations,
+        });
+        let head = head.to_string();
+        let (Some(head), Some(rest)) = (head.strip_suffix('}'), detail.strip_prefix('{')) else {
+            return detail;
+        };
+        if rest.trim() == "}" {
+            return format!("{head}}}");
+        }
+        format!("{head},{rest}")
+    }
+}
+
+/// One event (`drydock fleet events`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EventRecord {
+    pub seq: i64,
+    pub time: String,
+    pub kind: String,
+    pub digest: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vulnerability: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kev: Option<bool>,
+    pub cause: String,
+}
+
+/// A configured inventory source.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SourceRow {
+    pub name: String,
+    pub kind: String,
+    pub target: String,
+    /// Source-specific settings (JSON).
+    pub config: serde_json::Value,
+    pub created_at: String,
+    pub last_sync: Option<String>,
+    pub last_error: Option<String>,
+}
+
+fn location_row(row: &Row, offset: usize) -> LocationRow {
+    LocationRow {
+        kind: row.text(offset),
+        source: row.text(offset + 1),
+        reference: row.text(offset + 2),
+        registry: row.opt_text(offset + 3),
+        repository: row.opt_text(offset + 4),
+        tag: row.opt_text(offset + 5),
+        cluster: row.opt_text(offset + 6),
+        namespace: row.opt_text(offset + 7),
+        workload_kind: row.opt_text(offset + 8),
+        workload: row.opt_text(offset + 9),
+        pod: row.opt_text(offset + 10),
+        container: row.opt_text(offset + 11),
+        container_kind: row.opt_text(offset + 12),
+        first_seen: rfc3339(row.int(offset + 13)),
+        last_seen: rfc3339(row.int(offset + 14)),
+    }
+}
+
+const LOCATION_COLUMNS: &str = "kind, source, reference, registry, repository, tag, cluster, \
+     namespace, workload_kind, workload, pod, container, container_kind, first_seen, last_seen";
+
+impl Store {
+    /// Active sightings of these images, by image id, in a stable order.
+    fn locations_of(
+        &mut self,
+        image_ids: &[i64],
+    ) -> Result<HashMap<i64, Vec<LocationRow>>, StoreError> {
+        let mut out: HashMap<i64, Vec<LocationRow>> = HashMap::new();
+        let mut ids: Vec<i64> = image_ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        for chunk in ids.chunks(500) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT image_id, {LOCATION_COLUMNS} FROM sightings \
+                 WHERE gone_at IS NULL AND image_id IN ({}) ORDER BY image_id, source, key",
+                placeholders.join(", ")
+            );
+            let values: Vec<Value> = chunk.iter().map(|id| Value::Int(*id)).collect();
+            self.conn().query_each(&sql, &values, |row| {
+                out.entry(row.int(0))
+                    .or_default()
+                    .push(location_row(&row, 1));
+                Ok(())
+            })?;
+        }
+        Ok(out)
+    }
+
+    /// Every image with where it is seen and its open findings by severity.
+    pub fn images(&mut self) -> Result<Vec<ImageSummary>, StoreError> {
+        let rows = self.conn().query(
+            "SELECT id, digest, status, reason, distro_id, distro_version, platform, \
+             package_count, first_seen, last_seen, gone_at FROM images ORDER BY digest",
+            &[],
+        )?;
+        let mut counts: HashMap<i64, BTreeMap<String, i64>> = HashMap::new();
+        self.conn().query_each(
+            "SELECT f.image_id, m.severity, m.kev, COUNT(*) FROM findings f \
+             JOIN matches m ON m.id = f.match_id WHERE f.state = 'open' \
+             GROUP BY f.image_id, m.severity, m.kev",
+            &[],
+            |row| {
+                let entry = counts.entry(row.int(0)).or_default();
+                *entry.entry(row.text(1)).or_default() += row.int(3);
+                if row.int(2) != 0 {
+                    *entry.entry("kev".to_owned()).or_default() += row.int(3);
+                }
+                Ok(())
+            },
+        )?;
+        let ids: Vec<i64> = rows.iter().map(|row| row.int(0)).collect();
+        let mut locations = self.locations_of(&ids)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let id = row.int(0);
+                let distro = row.opt_text(4).map(|id| {
+                    let version = row.text(5);
+                    if version.is_empty() {
+                        id
+                    } else {
+                        format!("{id} {version}")
+                    }
+                });
+                ImageSummary {
+                    digest: row.text(1),
+                    status: row.text(2),
+                    reason: row.opt_text(3),
+                    distro,
+                    platform: row.opt_text(6),
+                    packages: row.int(7),
+                    findings: counts.remove(&id).unwrap_or_default(),
+                    first_seen: rfc3339(row.int(8)),
+                    last_seen: rfc3339(row.int(9)),
+                    gone_at: row.opt_int(10).map(rfc3339),
+                    locations: locations.remove(&id).unwrap_or_default(),
+                }
+            })
+            .collect())
+    }
+
+    /// Findings matching `filter`, in priority order (KEV, severity, EPSS,
+    /// fixable first, package, id, digest), each with its locations.
+    pub fn findings(&mut self, filter: &FindingFilter) -> Result<Vec<FindingRow>, StoreError> {
+        let mut sql = String::from(
+            "SELECT f.image_id, m.package_id, i.digest, f.state, f.first_seen, f.resolved_at, \
+             f.cause, m.vuln_id, m.severity, m.kev, m.epss, m.fixable, m.fixed, p.name, \
+             p.version, p.purl, m.detail \
+             FROM findings f JOIN matches m ON m.id = f.match_id \
+             JOIN images i ON i.id = f.image_id JOIN packages p ON p.id = m.package_id WHERE 1 = 1",
+        );
+        let mut values: Vec<Value> = Vec::new();
+        let bind = |values: &mut Vec<Value>, value: Value| {
+            values.push(value);
+            format!("${}", values.len())
+        };
+        if !filter.include_resolved {
+            sql.push_str(" AND f.state = 'open'");
+        }
+        if let Some(vuln) = &filter.vuln {
+            let p = bind(&mut values, Value::from(vuln.to_ascii_uppercase()));
+            let _ = write!(
+                sql,
+                " AND f.match_id IN (SELECT match_id FROM match_ids WHERE vid = {p})"
+            );
+        }
+        if let Some(severity) = filter.severity {
+            let p = bind(&mut values, Value::Int(severity as i64));
+            let _ = write!(sql, " AND m.severity_rank >= {p}");
+        }
+        if filter.kev {
+            sql.push_str(" AND m.kev = 1");
+        }
+        if filter.fixable {
+            sql.push_str(" AND m.fixable = 1");
+        }
+        if let Some(package) = &filter.package {
+            let p = bind(&mut values, Value::from(package.as_str()));
+            let _ = write!(sql, " AND p.name = {p}");
+        }
+        if let Some(namespace) = &filter.namespace {
+            let p = bind(&mut values, Value::from(namespace.as_str()));
+            let _ = write!(
+                sql,
+                " AND f.image_id IN (SELECT image_id FROM sightings WHERE gone_at IS NULL AND namespace = {p})"
+            );
+        }
+        if let Some(cluster) = &filter.cluster {
+            let p = bind(&mut values, Value::from(cluster.as_str()));
+            let _ = write!(
+                sql,
+                " AND f.image_id IN (SELECT image_id FROM sightings WHERE gone_at IS NULL AND cluster = {p})"
+            );
+        }
+        if let Some(image) = &filter.image {
+            let p = bind(&mut values, Value::from(image.as_str()));
+            let _ = write!(
+                sql,
+                " AND (i.digest = {p} OR f.image_id IN (SELECT image_id FROM sightings \
+                 WHERE gone_at IS NULL AND (reference = {p} OR repository = {p} \
+                 OR (COALESCE(registry, '') || '/' || COALESCE(repository, '')) = {p})))"
+            );
+        }
+        sql.push_str(
+            " ORDER BY m.kev DESC, m.severity_rank DESC, COALESCE(m.epss, -1) DESC, \
+             m.fixable DESC, p.name, p.version, p.purl, m.vuln_id, i.digest",
+        );
+        if let Some(limit) = filter.limit {
+            let _ = write!(sql, " LIMIT {limit}");
+        }
+        let rows = self.conn().query(&sql, &values)?;
+        let image_ids: Vec<i64> = rows.iter().map(|row| row.int(0)).collect();
+        let mut locations = self.locations_of(&image_ids)?;
+        // The package's file location in each image.
+        let mut files: HashMap<(i64, i64), String> = HashMap::new();
+        let pairs: Vec<(i64, i64)> = rows.iter().map(|row| (row.int(0), row.int(1))).collect();
+        for chunk in pairs.chunks(400) {
+            let mut clauses = Vec::with_capacity(chunk.len());
+            let mut values = Vec::with_capacity(chunk.len() * 2);
+            for (image, package) in chunk {
+                values.push(Value::Int(*image));
+                values.push(Value::Int(*package));
+                clauses.push(format!(
+                    "(image_id = ${} AND package_id = ${})",
+                    values.len() - 1,
+                    values.len()
+                ));
+            }
+            let sql = format!(
+                "SELECT image_id, package_id, MIN(location) FROM image_packages WHERE {} \
+                 GROUP BY image_id, package_id",
+                clauses.join(" OR ")
+            );
+            self.conn().query_each(&sql, &values, |row| {
+                let location = row.text(2);
+                if !location.is_empty() {
+                    files.insert((row.int(0), row.int(1)), location);
+                }
+                Ok(())
+            })?;
+        }
+        let mut cache: HashMap<i64, Vec<LocationRow>> = HashMap::new();
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let image_id = row.int(0);
+                let image_locations = cache
+                    .entry(image_id)
+                    .or_insert_with(|| locations.remove(&image_id).unwrap_or_default())
+                    .clone();
+                FindingRow {
+                    digest: row.text(2),
+                    state: row.text(3),
+                    first_seen: row.int(4),
+                    resolved_at: row.opt_int(5),
+                    cause: row.opt_text(6),
+                    vuln_id: row.text(7),
+                    severity: row.text(8),
+                    kev: row.int(9) != 0,
+                    epss: row.opt_int(10).map(|_| row.real(10)),
+                    fixable: row.int(11) != 0,
+                    fixed: row.text(12),
+                    package: row.text(13),
+                    version: row.text(14),
+                    purl: row.text(15),
+                    location: files.get(&(image_id, row.int(1))).cloned(),
+                    detail: row.text(16),
+                    locations: image_locations,
+                }
+            })
+            .collect())
+    }
+
+    /// Events after `since` (seconds), oldest first.
+    pub fn events(&mut self, since: Option<i64>) -> Result<Vec<EventRecord>, StoreError> {
+        let rows = self.conn().query(
+            "SELECT seq, time, kind, digest, vuln_id, package, severity, kev, cause FROM events \
+             WHERE time >= $1 ORDER BY seq",
+            &params![since.unwrap_or(i64::MIN)],
+        )?;
+        Ok(rows.iter().map(event_record).collect())
+    }
+
+    /// Events with a sequence number above `after`, oldest first, at most `limit`.
+    pub fn events_after(&mut self, after: i64, limit: i64) -> Result<Vec<EventRecord>, StoreError> {
+        let rows = self.conn().query(
+            "SELECT seq, time, kind, digest, vuln_id, package, severity, kev, cause FROM events \
+             WHERE seq > $1 ORDER BY seq LIMIT $2",
+            &params![after, limit],
+        )?;
+        Ok(rows.iter().map(event_record).collect())
+    }
+
+    /// Adds an inventory source; its name must be new.
+    pub fn add_source(
+        &mut self,
+        name: &str,
+        kind: &str,
+        target: &str,
+        config: &serde_json::Value,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        if self.source(name)?.is_some() {
+            return Err(StoreError::Invalid(format!(
+                "a source named `{name}` exists already (remove it first: `drydock fleet remove {name}`)"
+            )));
+        }
+        self.conn().execute(
+            "INSERT INTO sources (name, kind, target, config, created_at) VALUES ($1, $2, $3, $4, $5)",
+            &params![name, kind, target, config.to_string(), now],
+        )?;
+        Ok(())
+    }
+
+    pub fn source(&mut self, name: &str) -> Result<Option<SourceRow>, StoreError> {
+        Ok(self.sources()?.into_iter().find(|s| s.name == name))
+    }
+
+    pub fn sources(&mut self) -> Result<Vec<SourceRow>, StoreError> {
+        let rows = self.conn().query(
+            "SELECT name, kind, target, config, created_at, last_sync, last_error FROM sources ORDER BY name",
+            &[],
+        )?;
+        Ok(rows
+            .into_iter()
+            .map(|row| SourceRow {
+                name: row.text(0),
+                kind: row.text(1),
+                target: row.text(2),
+                config: serde_json::from_str(&row.text(3)).unwrap_or(serde_json::Value::Null),
+                created_at: rfc3339(row.int(4)),
+                last_sync: row.opt_int(5).map(rfc3339),
+                last_error: row.opt_text(6),
+            })
+            .collect())
+    }
+
+    /// Removes a source; its sightings go as a sync that saw nothing would
+    /// make them go (images no longer seen anywhere are retired).
+    pub fn remove_source(&mut self, name: &str, now: i64) -> Result<bool, StoreError> {
+        if self.source(name)?.is_none() {
+            return Ok(false);
+        }
+        self.record_sightings(name, &[], now)?;
+        self.transaction(|store| {
+            store
+                .conn()
+                .execute("DELETE FROM sightings WHERE source = $1", &params![name])?;
+            store
+                .conn()
+                .execute("DELETE FROM sources WHERE name = $1", &params![name])?;
+            Ok(())
+        })?;
+        Ok(true)
+    }
+
+    /// Records a failed sync of `source` (the rest of the inventory goes on).
+    pub fn source_failed(&mut self, name: &str, error: &str, now: i64) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE sources SET last_sync = $1, last_error = $2 WHERE name = $3",
+            &params![now, error, name],
+        )?;
+        Ok(())
+    }
+
+    /// Counts for dashboards and tests: images, SBOMs, packages, open findings.
+    pub fn counts(&mut self) -> Result<BTreeMap<String, i64>, StoreError> {
+        let mut out = BTreeMap::new();
+        for (name, sql) in [
+            ("images", "SELECT COUNT(*) FROM images"),
+            (
+                "sboms",
+                "SELECT COUNT(*) FROM images WHERE status = 'analysed'",
+            ),
+            ("packages", "SELECT COUNT(*) FROM packages"),
+            ("image_packages", "SELECT COUNT(*) FROM image_packages"),
+            (
+                "open_findings",
+                "SELECT COUNT(*) FROM findings WHERE state = 'open'",
+            ),
+            (
+                "resolved_findings",
+                "SELECT COUNT(*) FROM findings WHERE state = 'resolved'",
+            ),
+            (
+                "sightings",
+                "SELECT COUNT(*) FROM sightings WHERE gone_at IS NULL",
+            ),
+            ("events", "SELECT COUNT(*) FROM events"),
+        ] {
+            let count = self.conn().query_one(sql, &[])?.map_or(0, |r| r.int(0));
+            out.insert(name.to_owned(), count);
+        }
+        Ok(out)
+    }
+}
+
+fn event_record(row: &Row) -> EventRecord {
+    EventRecord {
+        seq: row.int(0),
+        time: rfc3339(row.int(1)),
+        kind: row.text(2),
+        digest: row.text(3),
+        vulnerability: row.opt_text(4),
+        package: row.opt_text(5),
+        severity: row.opt_text(6),
+        kev: row.opt_int(7).map(|k| k != 0),
+        cause: row.text(8),
+    }
+}

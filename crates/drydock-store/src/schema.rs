@@ -1,0 +1,121 @@
+//! Versioned migrations, applied in order on open, each in one transaction.
+use crate::StoreError;
+use crate::sql::Conn;
+
+/// Each entry is one schema version; never edit a released one, add a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: the fleet store.
+    "
+CREATE TABLE sources (
+  name TEXT PRIMARY KEY, kind TEXT NOT NULL, target TEXT NOT NULL, config TEXT NOT NULL,
+  created_at BIGINT NOT NULL, last_sync BIGINT, last_error TEXT);
+CREATE TABLE images (
+  id {id}, digest TEXT NOT NULL UNIQUE, status TEXT NOT NULL, reason TEXT,
+  analysed_at BIGINT, first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL, gone_at BIGINT,
+  distro_id TEXT, distro_version TEXT, distro_codename TEXT, group_key TEXT NOT NULL,
+  platform TEXT, manifest_digest TEXT, layer_count BIGINT NOT NULL, package_count BIGINT NOT NULL,
+  sbom {blob}, sbom_sha256 TEXT);
+CREATE TABLE packages (
+  id {id}, identity TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, name TEXT NOT NULL,
+  version TEXT NOT NULL, purl TEXT NOT NULL, source_name TEXT, source_version TEXT);
+CREATE INDEX packages_name ON packages (name);
+CREATE TABLE image_packages (
+  image_id BIGINT NOT NULL, package_id BIGINT NOT NULL, location TEXT NOT NULL,
+  layer BIGINT, matchable BIGINT NOT NULL,
+  PRIMARY KEY (image_id, package_id, location));
+CREATE INDEX image_packages_package ON image_packages (package_id);
+CREATE TABLE matches (
+  id {id}, group_key TEXT NOT NULL, package_id BIGINT NOT NULL, vuln_id TEXT NOT NULL,
+  active BIGINT NOT NULL, severity TEXT NOT NULL, severity_rank BIGINT NOT NULL,
+  kev BIGINT NOT NULL, epss {real}, fixable BIGINT NOT NULL, fixed TEXT NOT NULL, published BIGINT,
+  detail TEXT NOT NULL, detail_hash TEXT NOT NULL, updated_at BIGINT NOT NULL,
+  UNIQUE (group_key, package_id, vuln_id));
+CREATE TABLE match_ids (vid TEXT NOT NULL, match_id BIGINT NOT NULL, PRIMARY KEY (vid, match_id));
+CREATE INDEX match_ids_match ON match_ids (match_id);
+CREATE TABLE findings (
+  id {id}, image_id BIGINT NOT NULL, match_id BIGINT NOT NULL, state TEXT NOT NULL,
+  first_seen BIGINT NOT NULL, resolved_at BIGINT, cause TEXT, suppressed TEXT,
+  UNIQUE (image_id, match_id));
+CREATE INDEX findings_match ON findings (match_id);
+CREATE INDEX findings_state ON findings (state, image_id);
+CREATE TABLE sightings (
+  id {id}, source TEXT NOT NULL, key TEXT NOT NULL, image_id BIGINT NOT NULL, kind TEXT NOT NULL,
+  reference TEXT NOT NULL, registry TEXT, repository TEXT, tag TEXT,
+  cluster TEXT, namespace TEXT, workload_kind TEXT, workload TEXT, pod TEXT, container TEXT,
+  container_kind TEXT, first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL, gone_at BIGINT,
+  UNIQUE (source, key));
+CREATE INDEX sightings_image ON sightings (image_id);
+CREATE TABLE events (
+  seq {id}, time BIGINT NOT NULL, kind TEXT NOT NULL, digest TEXT NOT NULL, vuln_id TEXT,
+  package TEXT, severity TEXT, kev BIGINT, cause TEXT NOT NULL, detail TEXT);
+CREATE INDEX events_time ON events (time);
+CREATE TABLE vex_documents (id TEXT PRIMARY KEY, body {blob} NOT NULL, added_at BIGINT NOT NULL);
+CREATE TABLE notify_targets (
+  name TEXT PRIMARY KEY, url TEXT NOT NULL, secret TEXT, format TEXT NOT NULL,
+  min_severity TEXT NOT NULL, kev_only BIGINT NOT NULL, created_at BIGINT NOT NULL,
+  cursor BIGINT NOT NULL);
+CREATE TABLE deliveries (
+  id {id}, target TEXT NOT NULL, key TEXT NOT NULL, event_seq BIGINT NOT NULL,
+  state TEXT NOT NULL, attempts BIGINT NOT NULL, next_attempt BIGINT NOT NULL,
+  last_error TEXT, delivered_at BIGINT, UNIQUE (target, key));
+CREATE TABLE tickets (
+  target TEXT NOT NULL, vuln_id TEXT NOT NULL, digest TEXT NOT NULL, external_id TEXT,
+  state TEXT NOT NULL, locations BIGINT NOT NULL, PRIMARY KEY (target, vuln_id, digest));
+CREATE TABLE jobs (
+  id {id}, kind TEXT NOT NULL, payload TEXT NOT NULL, state TEXT NOT NULL,
+  attempts BIGINT NOT NULL, worker TEXT, locked_at BIGINT, heartbeat BIGINT, done_at BIGINT,
+  error TEXT, created_at BIGINT NOT NULL, dedupe TEXT UNIQUE);
+CREATE INDEX jobs_state ON jobs (state, id);
+",
+];
+
+/// The newest schema version this build knows.
+pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;
+
+pub(crate) fn current_version(conn: &mut Conn) -> Result<i64, StoreError> {
+    conn.batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+    )?;
+    let row = conn.query_one(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        &[],
+    )?;
+    Ok(row.map_or(0, |row| row.int(0)))
+}
+
+pub(crate) fn migrate(conn: &mut Conn) -> Result<(), StoreError> {
+    if conn.backend() == crate::Backend::Postgres {
+        // Two processes opening a fresh store at once: one migrates.
+        conn.batch("SELECT pg_advisory_lock(7264031)")?;
+    }
+    let result = migrate_locked(conn);
+    if conn.backend() == crate::Backend::Postgres {
+        conn.batch("SELECT pg_advisory_unlock(7264031)")?;
+    }
+    result
+}
+
+fn migrate_locked(conn: &mut Conn) -> Result<(), StoreError> {
+    let current = current_version(conn)?;
+    if current > LATEST {
+        return Err(StoreError::TooNew {
+            found: current,
+            supported: LATEST,
+        });
+    }
+    for (index, migration) in MIGRATIONS.iter().enumerate() {
+        let version = index as i64 + 1;
+        if version <= current {
+            continue;
+        }
+        conn.transaction(|conn| {
+            conn.batch(migration)?;
+            conn.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+                &[version.into(), drydock_vuln::time::now_seconds().into()],
+            )?;
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
