@@ -28,6 +28,10 @@ impl EnvVars {
     /// epoch): replays, backfills and tests with a fixed clock.
     pub const DRYDOCK_NOW: &'static str = "DRYDOCK_NOW";
 
+    /// In a pod: the API server's address (`fleet add cluster --in-cluster`).
+    pub const KUBERNETES_SERVICE_HOST: &'static str = "KUBERNETES_SERVICE_HOST";
+    pub const KUBERNETES_SERVICE_PORT: &'static str = "KUBERNETES_SERVICE_PORT";
+
     /// `1`: `drydock scan` prints the wall time of each phase to stderr.
     pub const DRYDOCK_TIMINGS: &'static str = "DRYDOCK_TIMINGS";
 

@@ -99,6 +99,30 @@ enum VexCommand {
 
 #[derive(Subcommand)]
 enum AddCommand {
+    /// Every container of every pod in a Kubernetes cluster
+    Cluster {
+        /// The kubeconfig (CA data or file, client certificates, tokens, exec plugins)
+        #[arg(long, value_name = "FILE", conflicts_with = "in_cluster")]
+        kubeconfig: Option<PathBuf>,
+        /// The context [default: the kubeconfig's current-context]
+        #[arg(long)]
+        context: Option<String>,
+        /// The source's name [default: the context]
+        #[arg(long)]
+        name: Option<String>,
+        /// Only this namespace [default: all]
+        #[arg(long, value_name = "NS")]
+        namespace: Option<String>,
+        /// Use the pod's service account (when drydock runs in the cluster)
+        #[arg(long)]
+        in_cluster: bool,
+        /// Trust this CA certificate (PEM) when pulling the images pods name
+        #[arg(long = "ca-cert", value_name = "FILE")]
+        ca_cert: Vec<PathBuf>,
+        /// Allow plain HTTP and unverified TLS for this registry when pulling (repeatable)
+        #[arg(long = "insecure-registry", value_name = "HOST")]
+        insecure_registry: Vec<String>,
+    },
     /// Every repository and tag under HOST[:PORT][/PREFIX]
     Registry {
         /// HOST[:PORT][/PREFIX]
@@ -194,6 +218,32 @@ pub(crate) fn run(args: FleetArgs) -> anyhow::Result<ExitCode> {
             )?;
             eprintln!("added source `{name}`; run `drydock fleet sync` to inventory it");
         }
+        FleetCommand::Add {
+            source:
+                AddCommand::Cluster {
+                    kubeconfig,
+                    context,
+                    name,
+                    namespace,
+                    in_cluster,
+                    ca_cert,
+                    insecure_registry,
+                },
+        } => {
+            let name = fleet::add_cluster(
+                &settings,
+                &fleet::ClusterSource {
+                    name,
+                    kubeconfig,
+                    context,
+                    namespace,
+                    in_cluster,
+                    ca_certs: ca_cert,
+                    insecure_registries: insecure_registry,
+                },
+            )?;
+            eprintln!("added source `{name}`; run `drydock fleet sync` to inventory it");
+        }
         FleetCommand::Sources { format } => {
             let sources = fleet::sources(&settings)?;
             crate::output::emit(None, |out| {
@@ -234,6 +284,9 @@ pub(crate) fn run(args: FleetArgs) -> anyhow::Result<ExitCode> {
             let report = fleet::sync(&settings, source.as_deref(), parallel, &progress)?;
             progress.finish_bar();
             for source in &report.sources {
+                for note in &source.notes {
+                    eprintln!("drydock: warning: source `{}`: {note}", source.name);
+                }
                 for item in &source.not_analysed {
                     eprintln!(
                         "drydock: warning: source `{}`: not analysed: {item}",

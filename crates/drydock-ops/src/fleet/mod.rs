@@ -12,8 +12,10 @@ use drydock_vuln::Database;
 
 use crate::{EnvVars, RegistrySettings};
 
+mod cluster;
 mod registry;
 
+pub use cluster::{ClusterSource, add_cluster};
 pub use registry::{RegistrySource, add_registry};
 
 #[derive(Debug, thiserror::Error)]
@@ -174,6 +176,9 @@ pub struct SourceSync {
     pub cataloged: usize,
     /// `reference: reason` for digests that could not be analysed.
     pub not_analysed: Vec<String>,
+    /// Places seen but not inventoried (a container still pulling its image).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     #[serde(flatten)]
     pub outcome: SyncOutcome,
 }
@@ -204,9 +209,12 @@ pub(crate) struct Pending {
 }
 
 /// What an inventory pass of one source found.
+#[derive(Default)]
 pub(crate) struct Inventory {
     pub(crate) sightings: Vec<Sighting>,
     pub(crate) pending: Vec<Pending>,
+    /// Places seen but not inventoried, and why.
+    pub(crate) notes: Vec<String>,
 }
 
 /// `drydock fleet sync [--source NAME]`: every source (or one), then
@@ -243,6 +251,7 @@ pub fn sync(
         };
         let inventory = match source.kind.as_str() {
             "registry" => registry::inventory(&source),
+            "cluster" => cluster::inventory(&source),
             other => Err(format!("unknown source kind `{other}`")),
         };
         let inventory = match inventory {
@@ -257,6 +266,7 @@ pub fn sync(
             }
         };
         result.seen = inventory.sightings.len();
+        result.notes.clone_from(&inventory.notes);
         let digests: BTreeSet<&str> = inventory
             .sightings
             .iter()

@@ -120,10 +120,7 @@ pub(super) fn inventory(source: &SourceRow) -> Result<Inventory, String> {
     repositories.extend(listed);
     repositories.sort();
     repositories.dedup();
-    let mut inventory = Inventory {
-        sightings: Vec::new(),
-        pending: Vec::new(),
-    };
+    let mut inventory = Inventory::default();
     for repository in repositories {
         let reference = Reference::parse(&format!("{host}/{repository}"))
             .map_err(|e| super::error_chain(&e))?;
