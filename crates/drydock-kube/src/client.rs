@@ -39,8 +39,11 @@ struct Status {
 impl Client {
     /// A client for `context` (default: `current-context`) of `config`.
     /// Certificate files are read and exec plugins run here.
-    pub fn from_kubeconfig(config: &KubeConfig, context: Option<&str>) -> Result<Client, KubeError> {
-        Client::new(config.connection(context)?)
+    pub fn from_kubeconfig(
+        config: &KubeConfig,
+        context: Option<&str>,
+    ) -> Result<Client, KubeError> {
+        Ok(Client::new(config.connection(context)?))
     }
 
     /// In-cluster configuration: the caller passes the values of
@@ -77,9 +80,13 @@ impl Client {
         );
         let token_file = service_account_dir.join("token");
         read_token(&origin, &token_file)?;
-        let ca = read_file(&origin, "CA certificate", &service_account_dir.join("ca.crt"))?;
+        let ca = read_file(
+            &origin,
+            "CA certificate",
+            &service_account_dir.join("ca.crt"),
+        )?;
         let roots = certificates(&origin, "CA certificate `ca.crt`", &ca)?;
-        Client::new(Connection {
+        Ok(Client::new(Connection {
             server: format!("https://{host}:{port}"),
             context: None,
             roots: Some(roots),
@@ -89,10 +96,10 @@ impl Client {
                 origin,
                 file: token_file,
             },
-        })
+        }))
     }
 
-    fn new(connection: Connection) -> Result<Client, KubeError> {
+    fn new(connection: Connection) -> Client {
         let mut tls = TlsConfig::builder();
         if connection.insecure {
             tls = tls.disable_verification(true);
@@ -113,13 +120,13 @@ impl Client {
             .accept_encoding("identity")
             .max_redirects(0)
             .build();
-        Ok(Client {
+        Client {
             server: connection.server,
             context: connection.context,
             agent: ureq::Agent::new_with_config(config),
             auth: connection.auth,
             page_size: DEFAULT_PAGE_SIZE,
-        })
+        }
     }
 
     /// Ask for `limit` pods per page (default 500).
@@ -207,7 +214,9 @@ impl Client {
     fn transport_error(&self, source: ureq::Error) -> KubeError {
         let tls = match &source {
             ureq::Error::Tls(_) => true,
-            ureq::Error::Io(io) => io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()),
+            ureq::Error::Io(io) => io
+                .get_ref()
+                .is_some_and(<dyn std::error::Error + Send + Sync>::is::<rustls::Error>),
             _ => false,
         };
         if tls {

@@ -199,12 +199,7 @@ impl KubeConfig {
         let user = if found.context.user.is_empty() {
             None
         } else {
-            let Some(user) = self
-                .raw
-                .users
-                .iter()
-                .find(|u| u.name == found.context.user)
-            else {
+            let Some(user) = self.raw.users.iter().find(|u| u.name == found.context.user) else {
                 return Err(KubeError::UserNotFound {
                     path: self.path.clone(),
                     context: name.to_owned(),
@@ -291,11 +286,9 @@ impl KubeConfig {
                 (Some(data), _) => Some(decode_data(data).map_err(|reason| {
                     invalid(format!("user `{}`: `client-key-data` {reason}", user.name))
                 })?),
-                (None, Some(file)) => Some(read_file(
-                    &origin,
-                    "client-key",
-                    &self.resolve_path(file),
-                )?),
+                (None, Some(file)) => {
+                    Some(read_file(&origin, "client-key", &self.resolve_path(file))?)
+                }
                 (None, None) => None,
             };
             match (cert_pem, key_pem) {
@@ -391,7 +384,11 @@ fn decode_data(data: &str) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("is not valid base64: {e}"))
 }
 
-pub(crate) fn read_file(origin: &str, what: &'static str, file: &Path) -> Result<Vec<u8>, KubeError> {
+pub(crate) fn read_file(
+    origin: &str,
+    what: &'static str,
+    file: &Path,
+) -> Result<Vec<u8>, KubeError> {
     fs_err::read(file).map_err(|source| KubeError::File {
         origin: origin.to_owned(),
         what,

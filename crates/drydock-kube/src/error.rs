@@ -19,7 +19,9 @@ pub enum KubeError {
     NoContext { path: PathBuf },
     #[error("kubeconfig `{path}`: context `{context}` not found")]
     ContextNotFound { path: PathBuf, context: String },
-    #[error("kubeconfig `{path}`: context `{context}` names cluster `{cluster}`, which is not defined")]
+    #[error(
+        "kubeconfig `{path}`: context `{context}` names cluster `{cluster}`, which is not defined"
+    )]
     ClusterNotFound {
         path: PathBuf,
         context: String,
@@ -64,7 +66,9 @@ pub enum KubeError {
     },
     #[error("in-cluster configuration: {reason}")]
     InCluster { reason: String },
-    #[error("cluster `{server}`: TLS handshake failed (check `certificate-authority`, the client certificate, or the server address)")]
+    #[error(
+        "cluster `{server}`: TLS handshake failed (check `certificate-authority`, the client certificate, or the server address)"
+    )]
     Tls {
         server: String,
         #[source]
@@ -76,7 +80,9 @@ pub enum KubeError {
         #[source]
         source: ureq::Error,
     },
-    #[error("cluster `{server}`: 401 Unauthorized (token rejected or expired, or client certificate not accepted)")]
+    #[error(
+        "cluster `{server}`: 401 Unauthorized (token rejected or expired, or client certificate not accepted)"
+    )]
     Unauthorized { server: String },
     #[error("cluster `{server}`: 403 Forbidden: {message}")]
     Forbidden { server: String, message: String },

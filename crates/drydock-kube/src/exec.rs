@@ -100,16 +100,18 @@ pub(crate) fn run(
                 .into(),
         ));
     }
-    let mut spec = json!({ "interactive": false });
+    let mut spec = serde_json::Map::new();
+    spec.insert("interactive".into(), json!(false));
     if plugin.provide_cluster_info {
-        let mut info = json!({ "server": cluster.server });
+        let mut info = serde_json::Map::new();
+        info.insert("server".into(), json!(cluster.server));
         if let Some(ca) = &cluster.certificate_authority_data {
-            info["certificate-authority-data"] = json!(ca);
+            info.insert("certificate-authority-data".into(), json!(ca));
         }
         if cluster.insecure {
-            info["insecure-skip-tls-verify"] = json!(true);
+            info.insert("insecure-skip-tls-verify".into(), json!(true));
         }
-        spec["cluster"] = info;
+        spec.insert("cluster".into(), serde_json::Value::Object(info));
     }
     let request = json!({
         "apiVersion": plugin.api_version,

@@ -200,12 +200,17 @@ fn controller(references: &[OwnerReference]) -> Option<&OwnerReference> {
 fn pinned_digest(reference: &str) -> Option<String> {
     let (_, digest) = reference.rsplit_once('@')?;
     let hex = digest.strip_prefix("sha256:")?;
-    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-        .then(|| digest.to_owned())
+    (hex.len() == 64
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    .then(|| digest.to_owned())
 }
 
 pub(crate) fn digest_of(image_id: Option<&str>, image: &str) -> Option<String> {
-    image_id.and_then(pinned_digest).or_else(|| pinned_digest(image))
+    image_id
+        .and_then(pinned_digest)
+        .or_else(|| pinned_digest(image))
 }
 
 /// Follows owner references upward, one GET per distinct owner per pass.
@@ -218,11 +223,7 @@ struct Owners<'a> {
 
 impl Owners<'_> {
     fn top(&mut self, namespace: &str, first: &OwnerReference) -> Result<Workload, KubeError> {
-        let key = (
-            namespace.to_owned(),
-            first.kind.clone(),
-            first.name.clone(),
-        );
+        let key = (namespace.to_owned(), first.kind.clone(), first.name.clone());
         if let Some(found) = self.cache.get(&key) {
             return Ok(found.clone());
         }
@@ -389,7 +390,10 @@ mod tests {
             Some(pinned.clone())
         );
         assert_eq!(
-            digest_of(Some(&format!("docker.io/library/nginx@sha256:{hex}")), "nginx"),
+            digest_of(
+                Some(&format!("docker.io/library/nginx@sha256:{hex}")),
+                "nginx"
+            ),
             Some(pinned.clone())
         );
         // A bare image ID is the local config digest: no manifest digest.
@@ -403,11 +407,17 @@ mod tests {
             Some(pinned.clone())
         );
         assert_eq!(
-            digest_of(Some(&format!("sha256:{hex}")), &format!("nginx@sha256:{hex}")),
+            digest_of(
+                Some(&format!("sha256:{hex}")),
+                &format!("nginx@sha256:{hex}")
+            ),
             Some(pinned)
         );
         // Invalid hex, wrong length, other algorithms.
-        assert_eq!(digest_of(Some(&format!("x@sha256:{}", hex.to_uppercase())), "x"), None);
+        assert_eq!(
+            digest_of(Some(&format!("x@sha256:{}", hex.to_uppercase())), "x"),
+            None
+        );
         assert_eq!(digest_of(Some("x@sha256:abc"), "x"), None);
         assert_eq!(digest_of(Some(&format!("x@sha512:{hex}{hex}")), "x"), None);
     }
