@@ -37,6 +37,10 @@ fn token_user() -> String {
     format!("token: {KUBE_TOKEN}")
 }
 
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "compared with `RunningContainer::workload`"
+)]
 fn workload(kind: &str, name: &str) -> Option<Workload> {
     Some(Workload {
         kind: kind.into(),
@@ -760,7 +764,7 @@ fn malformed_kubeconfigs_are_clear_errors() {
     let cases: Vec<(String, String)> = vec![
         ("clusters: [unclosed\n".into(), "not a valid kubeconfig".into()),
         ("clusters: 5\n".into(), "not a valid kubeconfig".into()),
-        ("".into(), "no context given and no `current-context` set".into()),
+        (String::new(), "no context given and no `current-context` set".into()),
         (format!("{good_cluster}current-context: nope\n"), "context `nope` not found".into()),
         (
             "contexts:\n- name: x\n  context:\n    cluster: gone\ncurrent-context: x\n".into(),
@@ -896,7 +900,7 @@ fn owners_that_are_gone_or_unknown_kinds_are_the_workload() {
             "default",
             "orphan-7c9d8f6b5-abcde",
             Some("node-1"),
-            serde_json::json!({}),
+            &serde_json::json!({}),
             Some(serde_json::json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "orphan-7c9d8f6b5", "uid": "1", "controller": true})),
             std::slice::from_ref(&image),
         )
@@ -904,7 +908,7 @@ fn owners_that_are_gone_or_unknown_kinds_are_the_workload() {
             "default",
             "widget-0",
             Some("node-1"),
-            serde_json::json!({}),
+            &serde_json::json!({}),
             Some(serde_json::json!({"apiVersion": "example.com/v1", "kind": "Widget", "name": "widget", "uid": "2", "controller": true})),
             std::slice::from_ref(&image),
         );

@@ -377,7 +377,7 @@ impl KubeObjects {
         namespace: &str,
         name: &str,
         node: Option<&str>,
-        labels: Value,
+        labels: &Value,
         owner: Option<Value>,
         containers: &[FakeContainer],
     ) -> &mut KubeObjects {
@@ -549,7 +549,7 @@ impl KubeObjects {
                 namespace,
                 &pod_name,
                 Some(&format!("node-{}", replica % 2 + 1)),
-                pod_labels.clone(),
+                &pod_labels,
                 Some(owner_ref("apps/v1", "ReplicaSet", &rs_name, &rs_uid)),
                 containers,
             );
@@ -589,7 +589,7 @@ impl KubeObjects {
                 namespace,
                 &pod_name,
                 Some(&format!("node-{}", ordinal % 2 + 1)),
-                json!({ "app": name, "controller-revision-hash": revision, "statefulset.kubernetes.io/pod-name": pod_name }),
+                &json!({ "app": name, "controller-revision-hash": revision, "statefulset.kubernetes.io/pod-name": pod_name }),
                 Some(owner_ref("apps/v1", "StatefulSet", name, &set_uid)),
                 containers,
             );
@@ -626,7 +626,7 @@ impl KubeObjects {
                 namespace,
                 &pod_name,
                 Some(node),
-                json!({ "app": name, "pod-template-generation": "1" }),
+                &json!({ "app": name, "pod-template-generation": "1" }),
                 Some(owner_ref("apps/v1", "DaemonSet", name, &set_uid)),
                 containers,
             );
@@ -705,7 +705,7 @@ impl KubeObjects {
             namespace,
             &pod_name,
             Some("node-1"),
-            labels,
+            &labels,
             Some(owner_ref("batch/v1", "Job", name, &job_uid)),
             containers,
         )
@@ -722,7 +722,7 @@ impl KubeObjects {
             namespace,
             name,
             Some("node-2"),
-            json!({ "run": name }),
+            &json!({ "run": name }),
             None,
             containers,
         )
@@ -1210,7 +1210,7 @@ impl Drop for FakeApiServer {
 }
 
 fn serve_connection(mut tcp: TcpStream, config: &Arc<rustls::ServerConfig>, state: &State) {
-    let _ = tcp.set_read_timeout(Some(Duration::from_secs(60)));
+    let _ = tcp.set_read_timeout(Some(Duration::from_mins(1)));
     let Ok(mut conn) = rustls::ServerConnection::new(config.clone()) else {
         return;
     };
@@ -1523,25 +1523,23 @@ fn respond(
         )
     });
     if let Some(name) = name {
-        return match matching.iter().find(|o| o["metadata"]["name"] == name) {
-            Some(object) => Response::json(200, object),
-            None => {
-                let qualified = if group.is_empty() {
-                    resource.plural.to_owned()
-                } else {
-                    format!("{}.{group}", resource.plural)
-                };
-                Response::json(
-                    404,
-                    &status_body(
-                        404,
-                        "NotFound",
-                        &format!("{qualified} \"{name}\" not found"),
-                        Some(json!({ "name": name, "group": group, "kind": resource.plural })),
-                    ),
-                )
-            }
+        if let Some(object) = matching.iter().find(|o| o["metadata"]["name"] == name) {
+            return Response::json(200, object);
+        }
+        let qualified = if group.is_empty() {
+            resource.plural.to_owned()
+        } else {
+            format!("{}.{group}", resource.plural)
         };
+        return Response::json(
+            404,
+            &status_body(
+                404,
+                "NotFound",
+                &format!("{qualified} \"{name}\" not found"),
+                Some(json!({ "name": name, "group": group, "kind": resource.plural })),
+            ),
+        );
     }
     list(state, resource, &api_version, namespace, &matching, query)
 }
