@@ -1195,3 +1195,63 @@ fn kubectl_agrees_with_an_exec_plugin() {
             .all(|r| r.auth == RequestAuth::Token("drydock-reader".into()))
     );
 }
+
+#[test]
+fn a_large_cluster_is_listed_in_default_pages_with_each_owner_fetched_once() {
+    let mut objects = KubeObjects::new();
+    for team in 0..100 {
+        let image = format!("registry.example.com/team-{team}/app:1");
+        let id = format!(
+            "registry.example.com/team-{team}/app@{}",
+            fake_digest(&image)
+        );
+        objects.deployment(
+            &format!("team-{}", team % 10),
+            &format!("app-{team}"),
+            10,
+            &[FakeContainer::running("app", &image, &id)],
+        );
+    }
+    let server = FakeApiServer::start(&objects);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let started = std::time::Instant::now();
+    let containers = client_for(&server, dir.path(), &token_user())
+        .list_containers(None)
+        .expect("list");
+    eprintln!(
+        "1,000 pods listed and owners resolved in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(containers.len(), 1000);
+    for c in &containers {
+        let team = c
+            .image
+            .split('/')
+            .nth(1)
+            .expect("team")
+            .trim_start_matches("team-");
+        assert_eq!(c.workload, workload("Deployment", &format!("app-{team}")));
+        assert_eq!(c.digest.as_deref(), Some(fake_digest(&c.image).as_str()));
+    }
+    let requests = server.requests();
+    let pages: Vec<_> = requests
+        .iter()
+        .filter(|r| r.path == "/api/v1/pods")
+        .collect();
+    assert_eq!(pages.len(), 2, "1,000 pods in pages of 500");
+    assert!(pages.iter().all(|r| r.query_value("limit") == Some("500")));
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|r| r.path.contains("/replicasets/"))
+            .count(),
+        100
+    );
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|r| r.path.contains("/deployments/"))
+            .count(),
+        100
+    );
+}

@@ -1211,6 +1211,7 @@ impl Drop for FakeApiServer {
 
 fn serve_connection(mut tcp: TcpStream, config: &Arc<rustls::ServerConfig>, state: &State) {
     let _ = tcp.set_read_timeout(Some(Duration::from_mins(1)));
+    let _ = tcp.set_nodelay(true);
     let Ok(mut conn) = rustls::ServerConnection::new(config.clone()) else {
         return;
     };
@@ -1288,11 +1289,11 @@ fn serve_connection(mut tcp: TcpStream, config: &Arc<rustls::ServerConfig>, stat
             uid(&target),
             response.body.len()
         );
+        // One write: a response split over two TLS records stalls on Nagle + delayed ACK.
+        let mut message = head.into_bytes();
+        message.extend_from_slice(&response.body);
         let stream = reader.get_mut();
-        if stream.write_all(head.as_bytes()).is_err()
-            || stream.write_all(&response.body).is_err()
-            || stream.flush().is_err()
-        {
+        if stream.write_all(&message).is_err() || stream.flush().is_err() {
             return;
         }
         if close {
