@@ -1255,3 +1255,19 @@ fn a_large_cluster_is_listed_in_default_pages_with_each_owner_fetched_once() {
         100
     );
 }
+
+#[test]
+fn basic_auth_is_sent_and_its_rejection_reported() {
+    let server = FakeApiServer::start(&realistic_cluster());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let err = client_for(&server, dir.path(), "username: admin\npassword: s3cret:x")
+        .list_containers(None)
+        .expect_err("modern servers reject basic auth");
+    assert!(matches!(err, KubeError::Unauthorized { .. }), "{err:?}");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        requests[0].auth,
+        RequestAuth::Rejected("basic auth `admin:s3cret:x`".into())
+    );
+}

@@ -1359,8 +1359,22 @@ fn handle(
         (_, Some(user)) => RequestAuth::Token(user.clone()),
         (Some(Err(reason)), _) => RequestAuth::Rejected(format!("client certificate: {reason}")),
         (None, None) if bearer.is_some() => RequestAuth::Rejected("unknown bearer token".into()),
+        // Basic auth was removed from kube-apiserver in 1.19: rejected, but
+        // the user is recorded so tests can check what the client sent.
         (None, None) if headers.contains_key("authorization") => {
-            RequestAuth::Rejected("unsupported authorization scheme".into())
+            let basic = headers
+                .get("authorization")
+                .and_then(|h| h.strip_prefix("Basic "))
+                .and_then(|b| {
+                    base64::engine::general_purpose::STANDARD
+                        .decode(b.trim())
+                        .ok()
+                })
+                .map(|b| String::from_utf8_lossy(&b).into_owned());
+            RequestAuth::Rejected(basic.map_or_else(
+                || "unsupported authorization scheme".to_owned(),
+                |credentials| format!("basic auth `{credentials}`"),
+            ))
         }
         (None, None) => RequestAuth::Anonymous,
     };
