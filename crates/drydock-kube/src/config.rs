@@ -124,10 +124,16 @@ impl KubeConfig {
             path: path.to_path_buf(),
             source,
         })?;
+        KubeConfig::parse(path, &text)
+    }
+
+    /// Parse kubeconfig text; `path` is where it came from (for relative
+    /// paths and messages).
+    pub fn parse(path: &Path, text: &str) -> Result<KubeConfig, KubeError> {
         let raw: RawConfig = if text.trim().is_empty() {
             RawConfig::default()
         } else {
-            serde_yaml::from_str(&text).map_err(|source| KubeError::Parse {
+            serde_yaml::from_str(text).map_err(|source| KubeError::Parse {
                 path: path.to_path_buf(),
                 source,
             })?

@@ -213,6 +213,92 @@ pub(crate) fn digest_of(image_id: Option<&str>, image: &str) -> Option<String> {
         .or_else(|| pinned_digest(image))
 }
 
+/// One record per container of `pods`; `top` names the workload of a
+/// pod's controller owner reference.
+fn containers_of(
+    pods: Vec<Pod>,
+    mut top: impl FnMut(&str, &OwnerReference) -> Result<Workload, KubeError>,
+) -> Result<Vec<RunningContainer>, KubeError> {
+    let mut containers = Vec::new();
+    for pod in pods {
+        let workload = match controller(&pod.metadata.owner_references) {
+            Some(owner) => Some(top(&pod.metadata.namespace, owner)?),
+            None => None,
+        };
+        let lists = [
+            (
+                ContainerKind::Init,
+                &pod.spec.init_containers,
+                &pod.status.init_container_statuses,
+            ),
+            (
+                ContainerKind::Container,
+                &pod.spec.containers,
+                &pod.status.container_statuses,
+            ),
+            (
+                ContainerKind::Ephemeral,
+                &pod.spec.ephemeral_containers,
+                &pod.status.ephemeral_container_statuses,
+            ),
+        ];
+        for (kind, specs, statuses) in lists {
+            for spec in specs {
+                let image_id = statuses
+                    .iter()
+                    .find(|s| s.name == spec.name)
+                    .map(|s| s.image_id.trim())
+                    .filter(|id| !id.is_empty())
+                    .map(str::to_owned);
+                containers.push(RunningContainer {
+                    namespace: pod.metadata.namespace.clone(),
+                    pod: pod.metadata.name.clone(),
+                    pod_uid: pod.metadata.uid.clone(),
+                    node: pod.spec.node_name.clone().filter(|n| !n.is_empty()),
+                    phase: pod.status.phase.clone().filter(|p| !p.is_empty()),
+                    container: spec.name.clone(),
+                    kind,
+                    digest: digest_of(image_id.as_deref(), &spec.image),
+                    image: spec.image.clone(),
+                    image_id,
+                    workload: workload.clone(),
+                });
+            }
+        }
+    }
+    Ok(containers)
+}
+
+/// Entry points for the fuzz targets (`fuzz/fuzz_targets/kube.rs`): the
+/// parsing and record building of a pod list page and of an owner object,
+/// without a server. Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::{OwnerObject, PodList, Workload, containers_of, controller, owner_path};
+    use crate::RunningContainer;
+
+    /// Parse `bytes` as a `PodList` page and build its records, taking each
+    /// pod's controller owner as its workload.
+    pub fn pod_list(bytes: &[u8]) -> Option<Vec<RunningContainer>> {
+        let page: PodList = serde_json::from_slice(bytes).ok()?;
+        let _ = page.metadata.continue_token;
+        containers_of(page.items, |namespace, owner| {
+            let _ = owner_path(namespace, owner);
+            Ok(Workload {
+                kind: owner.kind.clone(),
+                name: owner.name.clone(),
+            })
+        })
+        .ok()
+    }
+
+    /// Parse `bytes` as an owner object and pick its controller owner.
+    pub fn owner_object(bytes: &[u8]) -> Option<String> {
+        let object: OwnerObject = serde_json::from_slice(bytes).ok()?;
+        controller(&object.metadata.owner_references).map(|owner| owner.name.clone())
+    }
+}
+
 /// Follows owner references upward, one GET per distinct owner per pass.
 struct Owners<'a> {
     client: &'a Client,
@@ -280,54 +366,7 @@ impl Client {
             authorization: authorization.as_deref(),
             cache: HashMap::new(),
         };
-        let mut containers = Vec::new();
-        for pod in pods {
-            let workload = match controller(&pod.metadata.owner_references) {
-                Some(owner) => Some(owners.top(&pod.metadata.namespace, owner)?),
-                None => None,
-            };
-            let lists = [
-                (
-                    ContainerKind::Init,
-                    &pod.spec.init_containers,
-                    &pod.status.init_container_statuses,
-                ),
-                (
-                    ContainerKind::Container,
-                    &pod.spec.containers,
-                    &pod.status.container_statuses,
-                ),
-                (
-                    ContainerKind::Ephemeral,
-                    &pod.spec.ephemeral_containers,
-                    &pod.status.ephemeral_container_statuses,
-                ),
-            ];
-            for (kind, specs, statuses) in lists {
-                for spec in specs {
-                    let image_id = statuses
-                        .iter()
-                        .find(|s| s.name == spec.name)
-                        .map(|s| s.image_id.trim())
-                        .filter(|id| !id.is_empty())
-                        .map(str::to_owned);
-                    containers.push(RunningContainer {
-                        namespace: pod.metadata.namespace.clone(),
-                        pod: pod.metadata.name.clone(),
-                        pod_uid: pod.metadata.uid.clone(),
-                        node: pod.spec.node_name.clone().filter(|n| !n.is_empty()),
-                        phase: pod.status.phase.clone().filter(|p| !p.is_empty()),
-                        container: spec.name.clone(),
-                        kind,
-                        digest: digest_of(image_id.as_deref(), &spec.image),
-                        image: spec.image.clone(),
-                        image_id,
-                        workload: workload.clone(),
-                    });
-                }
-            }
-        }
-        Ok(containers)
+        containers_of(pods, |namespace, owner| owners.top(namespace, owner))
     }
 
     fn list_pods(&self, path: &str, authorization: Option<&str>) -> Result<Vec<Pod>, KubeError> {

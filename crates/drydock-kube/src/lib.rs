@@ -24,4 +24,4 @@ mod inventory;
 pub use client::Client;
 pub use config::KubeConfig;
 pub use error::KubeError;
-pub use inventory::{ContainerKind, RunningContainer, Workload};
+pub use inventory::{ContainerKind, RunningContainer, Workload, fuzzing};

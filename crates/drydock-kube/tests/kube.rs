@@ -1271,3 +1271,33 @@ fn basic_auth_is_sent_and_its_rejection_reported() {
         RequestAuth::Rejected("basic auth `admin:s3cret:x`".into())
     );
 }
+
+#[test]
+fn fuzz_seeds_parse_into_records() {
+    let seeds = drydock_test::workspace_root().join("fuzz/seeds/kube");
+    let page = std::fs::read(seeds.join("pod-list.json")).expect("seed");
+    let containers = drydock_kube::fuzzing::pod_list(&page).expect("a PodList");
+    let kinds: Vec<(&str, ContainerKind, Option<&str>)> = containers
+        .iter()
+        .map(|c| (c.container.as_str(), c.kind, c.digest.as_deref()))
+        .collect();
+    let digest = format!("sha256:{}", drydock_test::sha256_hex(b"nginx"));
+    assert_eq!(
+        kinds,
+        vec![
+            ("migrate", ContainerKind::Init, Some(digest.as_str())),
+            ("nginx", ContainerKind::Container, Some(digest.as_str())),
+            ("debugger", ContainerKind::Ephemeral, Some(digest.as_str())),
+            ("app", ContainerKind::Container, None),
+        ]
+    );
+    let owner = std::fs::read(seeds.join("replicaset.json")).expect("seed");
+    assert_eq!(
+        drydock_kube::fuzzing::owner_object(&owner).as_deref(),
+        Some("web")
+    );
+    let text = std::fs::read_to_string(seeds.join("kubeconfig.yaml")).expect("seed");
+    let config = KubeConfig::parse(&seeds.join("kubeconfig.yaml"), &text).expect("kubeconfig");
+    assert_eq!(config.contexts(), vec!["prod".to_owned()]);
+    assert_eq!(config.current_context(), Some("prod"));
+}
