@@ -16,6 +16,22 @@ use crate::error::KubeError;
 /// their `managedFields` is a few MiB).
 const BODY_LIMIT: u64 = 256 << 20;
 
+/// Attempts per GET: throttling (429), server errors (5xx) and failed
+/// connections are retried with backoff; other answers are final.
+const ATTEMPTS: u32 = 4;
+
+/// A server's `Retry-After` is honoured up to this many seconds.
+const MAX_RETRY_AFTER_SECONDS: u64 = 10;
+
+fn retryable(status: u16) -> bool {
+    matches!(status, 429 | 500 | 502 | 503 | 504)
+}
+
+/// 250 ms, 500 ms, 1 s, …
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(250u64 << attempt.saturating_sub(1).min(6))
+}
+
 /// Pods asked for per page.
 pub(crate) const DEFAULT_PAGE_SIZE: u32 = 500;
 
@@ -26,6 +42,16 @@ pub struct Client {
     agent: ureq::Agent,
     auth: Auth,
     pub(crate) page_size: u32,
+}
+
+impl std::fmt::Debug for Client {
+    /// Server and context only: credentials stay out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("server", &self.server)
+            .field("context", &self.context)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The body of a Kubernetes error response (`kind: Status`).
@@ -168,24 +194,20 @@ impl Client {
         query: &[(&str, &str)],
         authorization: Option<&str>,
     ) -> Result<Option<T>, KubeError> {
-        let mut request = self
-            .agent
-            .get(format!("{}{path}", self.server))
-            .header("Accept", "application/json");
-        for (key, value) in query {
-            request = request.query(*key, *value);
-        }
-        if let Some(value) = authorization {
-            request = request.header("Authorization", value);
-        }
-        let mut response = request.call().map_err(|e| self.transport_error(e))?;
-        let code = response.status().as_u16();
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(BODY_LIMIT)
-            .read_to_vec()
-            .map_err(|e| self.transport_error(e))?;
+        let mut attempt = 0;
+        let (code, body) = loop {
+            attempt += 1;
+            match self.get_once(path, query, authorization) {
+                Ok((code, _, retry_after)) if retryable(code) && attempt < ATTEMPTS => {
+                    std::thread::sleep(retry_after.unwrap_or_else(|| backoff(attempt)));
+                }
+                Ok((code, body, _)) => break (code, body),
+                Err(KubeError::Unreachable { .. }) if attempt < ATTEMPTS => {
+                    std::thread::sleep(backoff(attempt));
+                }
+                Err(e) => return Err(e),
+            }
+        };
         match code {
             200 => serde_json::from_slice(&body)
                 .map(Some)
@@ -209,6 +231,40 @@ impl Client {
                 message: status_message(&body, code),
             }),
         }
+    }
+
+    /// One GET: status, body and the `Retry-After` delay (capped).
+    fn get_once(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        authorization: Option<&str>,
+    ) -> Result<(u16, Vec<u8>, Option<Duration>), KubeError> {
+        let mut request = self
+            .agent
+            .get(format!("{}{path}", self.server))
+            .header("Accept", "application/json");
+        for (key, value) in query {
+            request = request.query(*key, *value);
+        }
+        if let Some(value) = authorization {
+            request = request.header("Authorization", value);
+        }
+        let mut response = request.call().map_err(|e| self.transport_error(e))?;
+        let code = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(|seconds| Duration::from_secs(seconds.min(MAX_RETRY_AFTER_SECONDS)));
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(BODY_LIMIT)
+            .read_to_vec()
+            .map_err(|e| self.transport_error(e))?;
+        Ok((code, body, retry_after))
     }
 
     fn transport_error(&self, source: ureq::Error) -> KubeError {

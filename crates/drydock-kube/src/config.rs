@@ -11,10 +11,21 @@ use crate::error::KubeError;
 use crate::exec::{self, ExecConfig};
 
 /// A parsed kubeconfig file.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct KubeConfig {
     path: PathBuf,
     raw: RawConfig,
+}
+
+impl std::fmt::Debug for KubeConfig {
+    /// Path and context names only: tokens and keys stay out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KubeConfig")
+            .field("path", &self.path)
+            .field("contexts", &self.contexts())
+            .field("current_context", &self.current_context())
+            .finish_non_exhaustive()
+    }
 }
 
 /// `null` and absent both mean "empty" in kubeconfigs written by hand or by tools.

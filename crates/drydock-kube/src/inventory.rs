@@ -152,6 +152,10 @@ struct OwnerMeta {
     owner_references: Vec<OwnerReference>,
 }
 
+/// A list longer than this many pages is refused (a server handing out
+/// continue tokens forever cannot keep drydock looping).
+const MAX_PAGES: usize = 100_000;
+
 /// Owner chains longer than this are cut (and cycles cannot loop).
 const MAX_OWNER_DEPTH: usize = 8;
 
@@ -167,7 +171,7 @@ fn owner_path(namespace: &str, owner: &OwnerReference) -> Option<String> {
         ("batch", "CronJob") => "batch/v1/namespaces/{ns}/cronjobs",
         _ => return None,
     };
-    if !is_path_segment(&owner.name) {
+    if !is_path_segment(namespace) || !is_path_segment(&owner.name) {
         return None;
     }
     Some(format!(
@@ -375,7 +379,7 @@ impl Client {
         'list: loop {
             let mut pods = Vec::new();
             let mut token: Option<String> = None;
-            loop {
+            for _ in 0..MAX_PAGES {
                 let mut query = vec![("limit", limit.as_str())];
                 if let Some(token) = &token {
                     query.push(("continue", token.as_str()));
@@ -409,6 +413,11 @@ impl Client {
                     None => return Ok(pods),
                 }
             }
+            return Err(KubeError::Protocol {
+                server: self.server().to_owned(),
+                path: path.to_owned(),
+                reason: format!("the list did not end after {MAX_PAGES} pages"),
+            });
         }
     }
 }

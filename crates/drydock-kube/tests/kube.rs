@@ -1301,3 +1301,44 @@ fn fuzz_seeds_parse_into_records() {
     assert_eq!(config.contexts(), vec!["prod".to_owned()]);
     assert_eq!(config.current_context(), Some("prod"));
 }
+
+#[test]
+fn throttling_and_server_errors_are_retried_then_reported() {
+    let server = FakeApiServer::start_with(
+        &realistic_cluster(),
+        FakeOptions {
+            fail_first_pod_lists: vec![429, 503],
+            ..FakeOptions::default()
+        },
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let containers = client_for(&server, dir.path(), &token_user())
+        .list_containers(None)
+        .expect("list after retries");
+    assert_eq!(containers.len(), 19);
+    let statuses: Vec<u16> = pod_list_requests(&server)
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, vec![429, 503, 200]);
+
+    // Four failures in a row: the last answer is the error.
+    let server = FakeApiServer::start_with(
+        &realistic_cluster(),
+        FakeOptions {
+            fail_first_pod_lists: vec![503, 503, 503, 500],
+            ..FakeOptions::default()
+        },
+    );
+    let err = client_for(&server, dir.path(), &token_user())
+        .list_containers(None)
+        .expect_err("gave up");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cluster `{}`: GET `/api/v1/pods`: 500 Internal error occurred: etcdserver: request timed out (InternalError)",
+            server.url()
+        )
+    );
+    assert_eq!(pod_list_requests(&server).len(), 4);
+}

@@ -77,6 +77,9 @@ pub struct FakeOptions {
     pub broken_paths: Vec<(String, String)>,
     /// Answer the first request carrying a `continue` token with 410 Expired.
     pub expire_first_continue: bool,
+    /// Answer the first pod lists with these statuses (429 carries
+    /// `Retry-After: 1`, as kube-apiserver's max-in-flight filter sends).
+    pub fail_first_pod_lists: Vec<u16>,
 }
 
 /// Certificates and keys made for one server, all PEM files in one directory.
@@ -1018,6 +1021,7 @@ struct State {
     options: FakeOptions,
     log: Mutex<Vec<RecordedRequest>>,
     continue_expired: AtomicBool,
+    pod_lists: std::sync::atomic::AtomicUsize,
     port: u16,
     client_verifier: Arc<dyn ClientCertVerifier>,
 }
@@ -1134,6 +1138,7 @@ impl FakeApiServer {
             options,
             log: Mutex::new(Vec::new()),
             continue_expired: AtomicBool::new(false),
+            pod_lists: std::sync::atomic::AtomicUsize::new(0),
             port,
             client_verifier,
         });
@@ -1281,12 +1286,20 @@ fn serve_connection(mut tcp: TcpStream, config: &Arc<rustls::ServerConfig>, stat
             404 => "Not Found",
             405 => "Method Not Allowed",
             410 => "Gone",
+            429 => "Too Many Requests",
+            500 => "Internal Server Error",
+            503 => "Service Unavailable",
             _ => "Error",
         };
         let head = format!(
-            "HTTP/1.1 {} {reason}\r\nContent-Type: application/json\r\nCache-Control: no-cache, private\r\nAudit-Id: {}\r\nContent-Length: {}\r\n\r\n",
+            "HTTP/1.1 {} {reason}\r\nContent-Type: application/json\r\nCache-Control: no-cache, private\r\nAudit-Id: {}\r\n{}Content-Length: {}\r\n\r\n",
             response.status,
             uid(&target),
+            if response.status == 429 {
+                "Retry-After: 1\r\n"
+            } else {
+                ""
+            },
             response.body.len()
         );
         // One write: a response split over two TLS records stalls on Nagle + delayed ACK.
@@ -1555,6 +1568,26 @@ fn respond(
                 Some(json!({ "name": name, "group": group, "kind": resource.plural })),
             ),
         );
+    }
+    if resource.plural == "pods" {
+        let index = state.pod_lists.fetch_add(1, Ordering::SeqCst);
+        if let Some(&status) = state.options.fail_first_pod_lists.get(index) {
+            let (reason, message) = match status {
+                429 => (
+                    "TooManyRequests",
+                    "Too many requests, please try again later.",
+                ),
+                503 => (
+                    "ServiceUnavailable",
+                    "the server is currently unable to handle the request",
+                ),
+                _ => (
+                    "InternalError",
+                    "Internal error occurred: etcdserver: request timed out",
+                ),
+            };
+            return Response::json(status, &status_body(status, reason, message, None));
+        }
     }
     list(state, resource, &api_version, namespace, &matching, query)
 }
