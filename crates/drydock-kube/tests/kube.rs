@@ -702,9 +702,7 @@ fn failing_exec_plugins_are_clear_errors() {
             "exec:\n  apiVersion: {version}\n  command: {command}\n  installHint: install it"
         );
         let config = load(dir.path(), &server.kubeconfig(&user));
-        let err = Client::from_kubeconfig(&config, None)
-            .err()
-            .expect("plugin error");
+        let err = Client::from_kubeconfig(&config, None).expect_err("plugin error");
         let message = err.to_string();
         assert!(matches!(err, KubeError::Exec { .. }), "{err:?}");
         assert!(
@@ -731,14 +729,10 @@ fn in_cluster_service_account() {
     assert_eq!(client.context_name(), None);
     assert_eq!(client.list_containers(None).expect("list").len(), 19);
 
-    let err = Client::in_cluster("", "", dir.path())
-        .err()
-        .expect("not in a pod");
+    let err = Client::in_cluster("", "", dir.path()).expect_err("not in a pod");
     assert!(err.to_string().contains("KUBERNETES_SERVICE_HOST"), "{err}");
     let empty = tempfile::tempdir().expect("temp dir");
-    let err = Client::in_cluster("127.0.0.1", "443", empty.path())
-        .err()
-        .expect("no token");
+    let err = Client::in_cluster("127.0.0.1", "443", empty.path()).expect_err("no token");
     assert!(err.to_string().contains("cannot read token file"), "{err}");
     let ipv6 = Client::in_cluster("fd00::1", "443", dir.path()).expect("client");
     assert_eq!(ipv6.server(), "https://[fd00::1]:443");
@@ -751,8 +745,7 @@ fn load_err(yaml: &str) -> (PathBuf, String) {
     let message = match KubeConfig::load(&path) {
         Err(e) => e.to_string(),
         Ok(config) => Client::from_kubeconfig(&config, None)
-            .err()
-            .expect("an error")
+            .expect_err("an error")
             .to_string(),
     };
     (path, message)
