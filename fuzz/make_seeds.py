@@ -237,6 +237,66 @@ def rpmdb():
             write("rpmdb", "sqlite-empty", b"\x00" + open(database, "rb").read())
 
 
+def kube():
+    """A PodList page, an owner object and a kubeconfig, in the shapes of the
+    Kubernetes API reference (as drydock_test::FakeApiServer serves them)."""
+    digest = "sha256:" + hashlib.sha256(b"nginx").hexdigest()
+    owner = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-7d9f8b6c5d",
+             "uid": "0b6f2f1e-0d0c-4b1a-9a55-7e1a4b0c9d21", "controller": True, "blockOwnerDeletion": True}
+    web = {
+        "metadata": {"name": "web-7d9f8b6c5d-x2k9q", "namespace": "shop",
+                     "uid": "5b1c1f59-2d6e-4f0e-8a7c-3c7f0d6e9b11", "resourceVersion": "40012",
+                     "ownerReferences": [owner]},
+        "spec": {"nodeName": "node-1",
+                 "initContainers": [{"name": "migrate", "image": "registry.example.com/migrate:3"}],
+                 "containers": [{"name": "nginx", "image": "nginx:1.27"}],
+                 "ephemeralContainers": [{"name": "debugger", "image": "busybox@" + digest}]},
+        "status": {"phase": "Running",
+                   "initContainerStatuses": [{"name": "migrate", "imageID": "registry.example.com/migrate@" + digest}],
+                   "containerStatuses": [{"name": "nginx", "imageID": "docker-pullable://nginx@" + digest}],
+                   "ephemeralContainerStatuses": [{"name": "debugger", "imageID": ""}]},
+    }
+    pulling = {
+        "metadata": {"name": "pulling", "namespace": "default", "uid": "9e0f3a7d-1c2b-4d5e-8f90-a1b2c3d4e5f6"},
+        "spec": {"containers": [{"name": "app", "image": "app:2"}]},
+        "status": {"phase": "Pending", "containerStatuses": [{"name": "app", "imageID": ""}]},
+    }
+    page = {"kind": "PodList", "apiVersion": "v1",
+            "metadata": {"resourceVersion": "48213", "continue": "eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ==", "remainingItemCount": 3},
+            "items": [web, pulling]}
+    write("kube", "pod-list.json", json.dumps(page, indent=1).encode())
+    replica_set = {"kind": "ReplicaSet", "apiVersion": "apps/v1",
+                   "metadata": {"name": "web-7d9f8b6c5d", "namespace": "shop",
+                                "ownerReferences": [dict(owner, kind="Deployment", name="web")]}}
+    write("kube", "replicaset.json", json.dumps(replica_set).encode())
+    write("kube", "kubeconfig.yaml", b"""apiVersion: v1
+kind: Config
+clusters:
+- name: prod
+  cluster:
+    server: https://10.0.0.1:6443
+    certificate-authority-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==
+users:
+- name: ci
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      command: get-token
+      args: [--cluster, prod]
+      env: [{name: A, value: b}]
+      interactiveMode: Never
+- name: admin
+  user:
+    client-certificate: admin.crt
+    client-key: admin.key
+    tokenFile: token
+contexts:
+- name: prod
+  context: {cluster: prod, user: ci, namespace: shop}
+current-context: prod
+""")
+
+
 def main():
     status = find_status()
     layer_walk(status if status is not None else SMALL_STATUS)
@@ -249,6 +309,7 @@ def main():
         apk_installed()
     if not os.path.isdir(os.path.join(SEEDS, "rpmdb")):
         rpmdb()
+    kube()
     for target in sorted(os.listdir(SEEDS)):
         files = os.listdir(os.path.join(SEEDS, target))
         size = sum(os.path.getsize(os.path.join(SEEDS, target, f)) for f in files)

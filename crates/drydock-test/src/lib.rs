@@ -2,7 +2,8 @@
 //! built by the reference tools (debootstrap, dpkg, umoci, skopeo) in every
 //! layout and compression, an [`ImageTester`] that runs one expectation over
 //! all of them, builders for hostile OCI layouts and tar streams, and a real
-//! registry (`docker-registry`) on a loopback port.
+//! registry (`docker-registry`) on a loopback port, and a fake Kubernetes
+//! API server that the real `kubectl` accepts.
 //!
 //! Test code: panicking on a broken fixture is the right failure mode here.
 #![expect(
@@ -11,6 +12,7 @@
 )]
 
 mod debian;
+mod kube;
 mod oci;
 mod postgres;
 mod registry;
@@ -22,6 +24,11 @@ use std::process::Command;
 
 pub use debian::fixture_cache;
 pub use debian::{DebianFixture, DpkgEntry, debian_fixture};
+pub use kube::{
+    FakeApiServer, FakeContainer, FakeOptions, KUBE_LIMITED_TOKEN, KUBE_LIST_RESOURCE_VERSION,
+    KUBE_TOKEN, KubeObjects, KubePki, RecordedRequest, RequestAuth, fake_digest, kubectl,
+    make_kube_pki, realistic_cluster,
+};
 pub use oci::{
     Blob, MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_GZIP, MEDIA_TYPE_LAYER_TAR, MEDIA_TYPE_LAYER_ZSTD,
     MEDIA_TYPE_MANIFEST, OciImage, WrittenImage, host_oci_architecture, sha256_hex,
