@@ -560,3 +560,177 @@ fn unreachable_registry_fails_one_source_keeps_the_rest() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("not a store URL"));
 }
+
+/// A cluster (the loopback fake API server that the drydock-kube tests
+/// prove against the real kubectl) whose pods run images from the real
+/// registry: digests seen only in the cluster are pulled from the registry
+/// each pod names, findings carry cluster/namespace/workload/pod/container.
+#[test]
+fn cluster_inventory_pulls_from_the_registry_pods_name() {
+    use drydock_test::{FakeApiServer, FakeContainer, KUBE_TOKEN, KubeObjects};
+    if !prerequisites() {
+        return;
+    }
+    let work = tempfile::tempdir().expect("temp dir");
+    let env = Env {
+        store: format!("sqlite:{}", work.path().join("fleet.db").display()),
+        db: work.path().join("db"),
+        home: work.path().join("home"),
+    };
+    let registry = Registry::start(&RegistryConfig::default());
+    let host = registry.host();
+    let app = python_image(&work.path().join("app"), &[("urllib3", "1.26.4")]);
+    let digest = digest_of(&app);
+    skopeo_copy(
+        &format!("oci:{}", app.display()),
+        &format!("docker://{host}/team/app:1.0"),
+    );
+    let pypi = workspace_root().join("../shared/data/osv/PyPI");
+    env.ok(T1, &["db", "import", pypi.to_str().unwrap()]);
+
+    let image = format!("{host}/team/app:1.0");
+    let image_id = format!("{host}/team/app@{digest}");
+    let mut objects = KubeObjects::new();
+    objects.deployment(
+        "shop",
+        "web",
+        2,
+        &[FakeContainer::running("app", &image, &image_id)],
+    );
+    objects.cron_job(
+        "batch",
+        "report",
+        &[FakeContainer::running(
+            "job",
+            &image,
+            &format!("docker-pullable://{image_id}"),
+        )],
+    );
+    objects.bare_pod(
+        "shop",
+        "debug",
+        &[FakeContainer::pulling(
+            "shell",
+            &format!("{host}/team/shell:1"),
+        )],
+    );
+    let gone = "sha256:".to_owned() + &"ab".repeat(32);
+    objects.bare_pod(
+        "ops",
+        "orphan",
+        &[FakeContainer::running(
+            "x",
+            "127.0.0.1:1/nowhere/x:1",
+            &format!("127.0.0.1:1/nowhere/x@{gone}"),
+        )],
+    );
+    let server = FakeApiServer::start(&objects);
+    let kubeconfig = work.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        server.kubeconfig(&format!("token: {KUBE_TOKEN}")),
+    )
+    .unwrap();
+    env.ok(
+        T1,
+        &[
+            "fleet",
+            "add",
+            "cluster",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--name",
+            "prod",
+        ],
+    );
+    let output = env.drydock(T1, &["fleet", "sync", "-f", "json"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("shop/debug/shell: no image digest yet"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("127.0.0.1:1/nowhere/x@{gone}")),
+        "{stderr}"
+    );
+    let sync: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(sync["sources"][0]["seen"], 4, "{sync}");
+    assert_eq!(sync["sources"][0]["cataloged"], 1, "{sync}");
+    let findings = env.json(
+        T1,
+        &["fleet", "findings", "--namespace", "shop", "-f", "json"],
+    );
+    let findings = findings.as_array().unwrap();
+    assert!(!findings.is_empty());
+    for finding in findings {
+        assert_eq!(finding["digest"], digest.as_str());
+        let places: BTreeSet<String> = finding["locations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                format!(
+                    "{}/{}/{}/{}/{}/{}",
+                    l["cluster"].as_str().unwrap(),
+                    l["namespace"].as_str().unwrap(),
+                    l["workload_kind"].as_str().unwrap(),
+                    l["workload"].as_str().unwrap(),
+                    l["container"].as_str().unwrap(),
+                    l["kind"].as_str().unwrap()
+                )
+            })
+            .collect();
+        assert_eq!(
+            places,
+            BTreeSet::from([
+                "prod/batch/CronJob/report/job/kubernetes".to_owned(),
+                "prod/shop/Deployment/web/app/kubernetes".to_owned(),
+            ])
+        );
+    }
+    let expected = scan_ids(&env, &app);
+    assert_eq!(
+        fleet_ids(&Value::Array(findings.clone()), &digest),
+        expected
+    );
+    // Other namespaces only see their own images.
+    let none = env.json(
+        T1,
+        &[
+            "fleet",
+            "findings",
+            "--namespace",
+            "kube-system",
+            "-f",
+            "json",
+        ],
+    );
+    assert!(none.as_array().unwrap().is_empty());
+    let images = env.json(T1, &["fleet", "images", "-f", "json"]);
+    let orphan = images
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["digest"] == gone.as_str())
+        .expect("orphan");
+    assert_eq!(orphan["status"], "not-analysed");
+    assert!(
+        orphan["reason"].as_str().unwrap().contains("127.0.0.1:1"),
+        "{orphan}"
+    );
+    // A malformed kubeconfig is refused when added, naming the file.
+    let bad = work.path().join("bad-kubeconfig");
+    std::fs::write(&bad, "apiVersion: v1\nclusters: [").unwrap();
+    let output = env.drydock(
+        T1,
+        &[
+            "fleet",
+            "add",
+            "cluster",
+            "--kubeconfig",
+            bad.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("bad-kubeconfig"));
+}

@@ -34,7 +34,10 @@ pub struct ClusterSource {
 /// request is made until `sync`).
 pub fn add_cluster(settings: &FleetSettings, source: &ClusterSource) -> Result<String, FleetError> {
     let name = if source.in_cluster {
-        source.name.clone().unwrap_or_else(|| "in-cluster".to_owned())
+        source
+            .name
+            .clone()
+            .unwrap_or_else(|| "in-cluster".to_owned())
     } else {
         let Some(path) = &source.kubeconfig else {
             return Err(FleetError::Source {
@@ -43,7 +46,10 @@ pub fn add_cluster(settings: &FleetSettings, source: &ClusterSource) -> Result<S
             });
         };
         let config = KubeConfig::load(path).map_err(|error| FleetError::Source {
-            name: source.name.clone().unwrap_or_else(|| path.display().to_string()),
+            name: source
+                .name
+                .clone()
+                .unwrap_or_else(|| path.display().to_string()),
             reason: super::error_chain(&error),
         })?;
         let context = source
@@ -123,7 +129,11 @@ pub(super) fn inventory(source: &SourceRow) -> Result<Inventory, String> {
         ca_certs: paths_of(&config["ca_certs"]),
         insecure: config["insecure_registries"]
             .as_array()
-            .map(|l| l.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .map(|l| {
+                l.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default(),
         ..RegistrySettings::default()
     };
@@ -168,7 +178,10 @@ pub(super) fn inventory(source: &SourceRow) -> Result<Inventory, String> {
         match Reference::parse(&container.image) {
             Ok(reference) => inventory.pending.push(Pending {
                 digest: digest.clone(),
-                source: format!("registry:{}/{}@{digest}", reference.registry, reference.repository),
+                source: format!(
+                    "registry:{}/{}@{digest}",
+                    reference.registry, reference.repository
+                ),
                 registry: registry.clone(),
             }),
             Err(error) => inventory.notes.push(format!(
