@@ -34,6 +34,8 @@ enum Command {
     Db(commands::db::DbArgs),
     /// Watch a fleet: inventory registries and clusters, re-match, events, MTTI/MTTR
     Fleet(commands::fleet::FleetArgs),
+    /// Take fleet jobs (catalog, re-match) from a PostgreSQL store's queue
+    Worker(commands::worker::WorkerArgs),
     /// Copy an image from an OCI layout into a registry
     Push(commands::push::PushArgs),
     /// Copy an image between registries and OCI layouts
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => commands::scan::run(args),
         Command::Db(args) => commands::db::run(args),
         Command::Fleet(args) => commands::fleet::run(args),
+        Command::Worker(args) => commands::worker::run(args),
         Command::Push(args) => commands::push::run(args),
         Command::Copy(args) => commands::copy::run(args),
         Command::Key(args) => commands::key::run(args),

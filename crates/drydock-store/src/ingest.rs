@@ -560,7 +560,7 @@ impl Store {
         )?;
         // What replaced it: digests now active at the slots it held.
         let replacements = conn.query(
-            "SELECT DISTINCT i.id, i.digest FROM sightings old \
+            "SELECT DISTINCT i.id, i.digest, i.status FROM sightings old \
              JOIN sightings cur ON cur.source = old.source AND cur.gone_at IS NULL \
                AND cur.image_id <> old.image_id \
                AND COALESCE(cur.repository, '') = COALESCE(old.repository, '') \
@@ -576,8 +576,9 @@ impl Store {
         )?;
         let mut replacements = replacements;
         replacements.sort_by_key(|row| row.text(1));
-        let replacement: Option<(i64, String)> =
-            replacements.first().map(|row| (row.int(0), row.text(1)));
+        let replacement: Option<(i64, String, bool)> = replacements
+            .first()
+            .map(|row| (row.int(0), row.text(1), row.text(2) == "analysed"));
         let open = conn.query(
             "SELECT f.id, m.vuln_id, p.purl, p.name, m.severity, m.kev \
              FROM findings f JOIN matches m ON m.id = f.match_id \
@@ -590,7 +591,10 @@ impl Store {
             let vuln = row.text(1);
             let cause = match &replacement {
                 None => "image-gone".to_owned(),
-                Some((new_id, new_digest)) => {
+                // Not analysed yet (queued for a worker): it replaced this
+                // image, whether it fixed the finding is not known.
+                Some((_, new_digest, false)) => format!("image-replaced:{new_digest}"),
+                Some((new_id, new_digest, true)) => {
                     let still = conn.query_one(
                         "SELECT 1 FROM findings f JOIN matches m ON m.id = f.match_id \
                          JOIN packages p ON p.id = m.package_id \

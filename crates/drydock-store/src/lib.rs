@@ -32,6 +32,7 @@
 pub mod sql;
 
 mod ingest;
+mod jobs;
 mod metrics;
 mod query;
 mod rematch;
@@ -40,6 +41,7 @@ mod schema;
 use std::path::{Path, PathBuf};
 
 pub use ingest::{ImageRecord, Sighting, SightingKind, SyncOutcome};
+pub use jobs::{Job, QueueStatus};
 pub use metrics::{Deadlines, Metrics, MttSummary, Overdue, WeekSummary};
 pub use query::{EventRecord, FindingFilter, FindingRow, ImageSummary, LocationRow, SourceRow};
 pub use rematch::{RematchReport, RematchScope};

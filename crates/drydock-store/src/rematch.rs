@@ -37,6 +37,13 @@ pub struct RematchReport {
     pub findings_reopened: usize,
     pub findings_resolved: usize,
     pub findings_unchanged: usize,
+    /// With workers: re-match jobs queued instead of matching here.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub queued_jobs: usize,
+}
+
+fn is_zero(value: &usize) -> bool {
+    *value == 0
 }
 
 /// A stored finding: id, open?, cause.
@@ -52,6 +59,19 @@ struct MatchRow {
     id: i64,
     active: bool,
     hash: String,
+}
+
+/// What the compute phase of a re-match found, for the write phase.
+struct Computed {
+    report: RematchReport,
+    images: Vec<ImageRow>,
+    image_index: HashMap<i64, usize>,
+    image_packages: Vec<Vec<i64>>,
+    package_ids: BTreeSet<i64>,
+    packages: HashMap<i64, Package>,
+    tasks: BTreeSet<(String, i64)>,
+    verdicts: BTreeMap<(String, i64), Vec<Verdict>>,
+    load_all: bool,
 }
 
 /// The verdict for one (group, package, vulnerability).
@@ -78,17 +98,25 @@ impl Store {
         now: i64,
     ) -> Result<RematchReport, StoreError> {
         let vex = self.vex_documents()?;
-        self.transaction(|store| store.rematch_locked(db, &vex, scope, cause, now))
+        // Matching (the CPU work) happens outside the write transaction, so
+        // workers re-matching different images run it in parallel; the
+        // writes are serialised (one writer at a time, on both backends).
+        let computed = self.rematch_compute(db, scope)?;
+        self.transaction(|store| {
+            if store.backend() == crate::Backend::Postgres {
+                store
+                    .conn()
+                    .batch("SELECT pg_advisory_xact_lock(7264032)")?;
+            }
+            store.rematch_write(db, &vex, computed, cause, now)
+        })
     }
 
-    fn rematch_locked(
+    fn rematch_compute(
         &mut self,
         db: &Database,
-        vex: &[VexDocument],
         scope: &RematchScope,
-        cause: &str,
-        now: i64,
-    ) -> Result<RematchReport, StoreError> {
+    ) -> Result<Computed, StoreError> {
         let mut report = RematchReport::default();
         let conn = self.conn();
         // 1. Images and their distros.
@@ -254,6 +282,45 @@ impl Store {
                 verdicts.insert((group.clone(), *package_id), list);
             }
         }
+        Ok(Computed {
+            report,
+            images,
+            image_index,
+            image_packages,
+            package_ids,
+            packages,
+            tasks,
+            verdicts,
+            load_all,
+        })
+    }
+
+    fn rematch_write(
+        &mut self,
+        db: &Database,
+        vex: &[VexDocument],
+        computed: Computed,
+        cause: &str,
+        now: i64,
+    ) -> Result<RematchReport, StoreError> {
+        let Computed {
+            mut report,
+            images,
+            image_index,
+            image_packages,
+            package_ids,
+            packages,
+            tasks,
+            verdicts,
+            load_all,
+        } = computed;
+        let group_of = |image: &ImageRow, package: &Package| -> String {
+            if package.kind.is_os() {
+                image.group.clone()
+            } else {
+                String::new()
+            }
+        };
         // 6. Stored verdicts for those pairs.
         let conn = self.conn();
         let mut stored: HashMap<(String, i64, String), MatchRow> = HashMap::new();
@@ -355,7 +422,14 @@ impl Store {
                                 "INSERT INTO matches (group_key, package_id, vuln_id, active, \
                                  severity, severity_rank, kev, epss, fixable, fixed, published, detail, \
                                  detail_hash, updated_at) VALUES ($1, $2, $3, 1, $4, $5, $6, $7, \
-                                 $8, $9, $10, $11, $12, $13) RETURNING id",
+                                 $8, $9, $10, $11, $12, $13) \
+                                 ON CONFLICT (group_key, package_id, vuln_id) DO UPDATE SET \
+                                 active = 1, severity = excluded.severity, \
+                                 severity_rank = excluded.severity_rank, kev = excluded.kev, \
+                                 epss = excluded.epss, fixable = excluded.fixable, \
+                                 fixed = excluded.fixed, published = excluded.published, \
+                                 detail = excluded.detail, detail_hash = excluded.detail_hash, \
+                                 updated_at = excluded.updated_at RETURNING id",
                                 &insert,
                             )?
                             .ok_or_else(|| StoreError::Invalid("no id returned".into()))?;

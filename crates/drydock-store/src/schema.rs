@@ -66,6 +66,7 @@ CREATE TABLE jobs (
   attempts BIGINT NOT NULL, worker TEXT, locked_at BIGINT, heartbeat BIGINT, done_at BIGINT,
   error TEXT, created_at BIGINT NOT NULL, dedupe TEXT UNIQUE);
 CREATE INDEX jobs_state ON jobs (state, id);
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 ",
 ];
 

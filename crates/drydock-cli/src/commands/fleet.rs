@@ -84,7 +84,19 @@ enum FleetCommand {
         #[command(subcommand)]
         command: VexCommand,
     },
+    /// Hand sync and re-match work to `drydock worker` processes (PostgreSQL stores)
+    Workers {
+        #[arg(value_enum)]
+        state: WorkersState,
+    },
     /// Where the store is and what it holds
+    Status,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum WorkersState {
+    On,
+    Off,
     Status,
 }
 
@@ -570,6 +582,34 @@ pub(crate) fn run(args: FleetArgs) -> anyhow::Result<ExitCode> {
                 if count == 1 { "" } else { "s" }
             );
         }
+        FleetCommand::Workers { state } => match state {
+            WorkersState::On | WorkersState::Off => {
+                fleet::set_workers(&settings, state == WorkersState::On)?;
+                eprintln!(
+                    "workers {}",
+                    if state == WorkersState::On {
+                        "on: `fleet sync` and re-matches queue jobs for `drydock worker`"
+                    } else {
+                        "off: `fleet sync` and re-matches do the work in place"
+                    }
+                );
+            }
+            WorkersState::Status => {
+                let (on, queue) = fleet::workers_status(&settings)?;
+                crate::output::emit(None, |out| {
+                    writeln!(
+                        out,
+                        "workers {}; jobs: {} queued, {} running, {} done, {} failed",
+                        if on { "on" } else { "off" },
+                        queue.queued,
+                        queue.running,
+                        queue.done,
+                        queue.failed
+                    )?;
+                    Ok(())
+                })?;
+            }
+        },
         FleetCommand::Status => {
             let (url, counts) = fleet::status(&settings)?;
             crate::output::emit(None, |out| {
@@ -588,6 +628,14 @@ pub(crate) fn write_rematch(
     out: &mut dyn Write,
     report: &drydock_store::RematchReport,
 ) -> anyhow::Result<()> {
+    if report.queued_jobs > 0 {
+        writeln!(
+            out,
+            "queued {} re-match jobs for the workers",
+            report.queued_jobs
+        )?;
+        return Ok(());
+    }
     writeln!(
         out,
         "re-matched {} images ({} package lookups): findings {} opened, {} reopened, {} resolved, {} unchanged",

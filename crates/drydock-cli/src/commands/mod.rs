@@ -14,3 +14,4 @@ pub(crate) mod sign;
 pub(crate) mod vercmp;
 pub(crate) mod verify;
 pub(crate) mod verify_attestation;
+pub(crate) mod worker;

@@ -14,9 +14,11 @@ use crate::{EnvVars, RegistrySettings};
 
 mod cluster;
 mod registry;
+mod worker;
 
 pub use cluster::{ClusterSource, add_cluster};
 pub use registry::{RegistrySource, add_registry};
+pub use worker::{WorkerReport, WorkerSettings, worker};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FleetError {
@@ -127,14 +129,16 @@ pub fn now() -> Result<i64, FleetError> {
     }
 }
 
-fn store_error(store: &Store) -> impl Fn(StoreError) -> FleetError + '_ {
+pub(crate) fn store_error(store: &Store) -> impl Fn(StoreError) -> FleetError + '_ {
     move |source| FleetError::Store {
         url: store.url().to_owned(),
         source: Box::new(source),
     }
 }
 
-fn open_database(settings: &FleetSettings) -> Result<Option<(PathBuf, Database)>, FleetError> {
+pub(crate) fn open_database(
+    settings: &FleetSettings,
+) -> Result<Option<(PathBuf, Database)>, FleetError> {
     let Some(dir) = crate::resolve_db_dir(settings.db_dir.as_deref()) else {
         return Ok(None);
     };
@@ -174,6 +178,8 @@ pub struct SourceSync {
     pub seen: usize,
     pub digests: usize,
     pub cataloged: usize,
+    /// With workers: catalog jobs queued.
+    pub queued: usize,
     /// `reference: reason` for digests that could not be analysed.
     pub not_analysed: Vec<String>,
     /// Places seen but not inventoried (a container still pulling its image).
@@ -241,6 +247,7 @@ pub fn sync(
         );
     }
     let analysed = store.analysed_digests().map_err(store_error(&store))?;
+    let queue = store.workers_enabled().map_err(store_error(&store))?;
     for source in sources {
         if only.is_some_and(|name| name != source.name) {
             continue;
@@ -280,8 +287,31 @@ pub fn sync(
             .into_iter()
             .filter(|p| !analysed.contains(&p.digest) && queued.insert(p.digest.clone()))
             .collect();
-        let cataloged = catalog_all(pending, parallel, progress);
         let mut new_ids: Vec<i64> = Vec::new();
+        let cataloged = if queue {
+            for item in pending {
+                let payload = serde_json::json!({
+                    "digest": item.digest,
+                    "source": item.source,
+                    "registry": worker::registry_json(&item.registry),
+                });
+                store
+                    .enqueue(
+                        "catalog",
+                        &payload,
+                        Some(&format!("catalog:{}", item.digest)),
+                        now,
+                    )
+                    .map_err(store_error(&store))?;
+                store
+                    .put_not_analysed(&item.digest, "queued for a worker", now)
+                    .map_err(store_error(&store))?;
+                result.queued += 1;
+            }
+            Vec::new()
+        } else {
+            catalog_all(pending, parallel, progress)
+        };
         for (digest, source_name, outcome) in cataloged {
             match outcome {
                 Ok(sbom) => {
@@ -327,7 +357,16 @@ pub fn sync(
         let outcome = store
             .record_sightings(&source.name, &inventory.sightings, now)
             .map_err(store_error(&store))?;
-        if let Some((_, database)) = &database
+        if queue && !outcome.reappeared.is_empty() {
+            store
+                .enqueue(
+                    "rematch",
+                    &serde_json::json!({ "images": outcome.reappeared, "cause": "reappeared" }),
+                    None,
+                    now,
+                )
+                .map_err(store_error(&store))?;
+        } else if let Some((_, database)) = &database
             && !outcome.reappeared.is_empty()
         {
             let rematch = store
@@ -362,7 +401,7 @@ fn add_report(total: &mut Option<RematchReport>, part: &RematchReport) {
 
 /// Language packages whose files an OS package owns are the distro's to
 /// report (as `scan` does).
-fn matchable(sbom: &drydock_sbom::Sbom) -> Vec<bool> {
+pub(crate) fn matchable(sbom: &drydock_sbom::Sbom) -> Vec<bool> {
     let owned: HashSet<&[u8]> = sbom
         .packages
         .iter()
@@ -449,6 +488,13 @@ pub fn rematch_store(
     cause: &str,
 ) -> Result<RematchReport, FleetError> {
     let now = now()?;
+    if store.workers_enabled().map_err(store_error(store))? {
+        let jobs = worker::enqueue_rematch(store, cause, 250, now)?;
+        return Ok(RematchReport {
+            queued_jobs: jobs,
+            ..RematchReport::default()
+        });
+    }
     let dir = crate::resolve_db_dir(settings.db_dir.as_deref()).ok_or(FleetError::NoStore)?;
     let database = Database::open(&dir).map_err(|source| FleetError::Database {
         dir: dir.clone(),
@@ -460,6 +506,26 @@ pub fn rematch_store(
     store
         .rematch(&database, &RematchScope::All, cause, now)
         .map_err(store_error(store))
+}
+
+/// `drydock fleet workers on|off`.
+pub fn set_workers(settings: &FleetSettings, on: bool) -> Result<(), FleetError> {
+    let mut store = open_store(settings)?;
+    store.set_workers(on).map_err(store_error(&store))
+}
+
+/// `drydock fleet workers status`: the setting and the queue.
+pub fn workers_status(
+    settings: &FleetSettings,
+) -> Result<(bool, drydock_store::QueueStatus), FleetError> {
+    let mut store = open_store(settings)?;
+    let on = store.workers_enabled().map_err(store_error(&store))?;
+    let queue = if store.backend() == drydock_store::Backend::Postgres {
+        store.queue_status().map_err(store_error(&store))?
+    } else {
+        drydock_store::QueueStatus::default()
+    };
+    Ok((on, queue))
 }
 
 /// `drydock fleet sources`.

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# The fleet benchmark: a store of IMAGES images (default 10,000) of about
+# PER_IMAGE packages each (default 300), re-matched after a database update,
+# and queried.
+#
+#   populate: the store filled by crates/drydock-store/examples/fleet_populate.rs
+#             from real shapes: the OS packages of the Debian test image
+#             (drydock's SBOM of the fixture built by the tests; 20 base
+#             variants), language packages drawn (popular ones more often)
+#             from the real (name, version) pairs of the OSV data in
+#             ../shared/data/osv (PyPI, npm, crates.io, Go), half at an
+#             affected version. Reported: time, store size per image.
+#   rematch:  `drydock db import` of a second data set (the Go records, then
+#             PyPI again) triggers the re-match of every stored SBOM. Target:
+#             < 10 s on the embedded store, 2 cores. Baseline in the same run:
+#             `drydock scan` of ONE image's SBOM (the per-image cost a
+#             tool that re-scans every image pays), times IMAGES, as a ratio.
+#   query:    `drydock fleet findings --vuln ID` for the vulnerability with the
+#             most findings. Target: < 100 ms.
+#   rss:      peak RSS of the re-match and the query (GNU time).
+#
+# usage: bench/fleet.sh     env: IMAGES, PER_IMAGE, DRYDOCK_BIN (prebuilt release drydock)
+# Needs: cargo, python3, GNU time, the Debian fixture (run the tests once, or
+#        `cargo nextest run -p drydock-test`).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+images=${IMAGES:-10000}
+per_image=${PER_IMAGE:-300}
+osv=$root/../shared/data/osv
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 2; }
+
+[ -x /usr/bin/time ] || die "needs GNU time at /usr/bin/time (apt-get install time)"
+fixture=$(ls -d "$root"/.cache/fixtures/debian-*/oci-gzip 2>/dev/null | head -1 || true)
+[ -n "$fixture" ] || die "no Debian fixture under .cache/fixtures: run \`cargo nextest run -p drydock-test\` first"
+
+say "building (release)"
+(cd "$root" && cargo build --release -q -p drydock-cli -p drydock-store --example fleet_populate)
+drydock=${DRYDOCK_BIN:-$root/target/release/drydock}
+populate=$root/target/release/examples/fleet_populate
+
+export DRYDOCK_DB_DIR=$work/db
+export DRYDOCK_STORE=sqlite:$work/fleet.db
+export HOME=$work
+
+"$drydock" sbom "oci-dir:$fixture" -f json -o "$work/base.json"
+python3 - "$osv" "$work/pool.tsv" <<'EOF'
+import json, os, sys, random
+osv, out = sys.argv[1], sys.argv[2]
+random.seed(11)
+rows = []
+def purl(eco, name, version):
+    if eco == "PyPI":
+        return f"pkg:pypi/{name.lower()}@{version}"
+    if eco == "npm":
+        if name.startswith("@") and "/" in name:
+            scope, base = name.split("/", 1)
+            return f"pkg:npm/%40{scope[1:]}/{base}@{version}"
+        return f"pkg:npm/{name}@{version}"
+    if eco == "crates.io":
+        return f"pkg:cargo/{name}@{version}"
+    if eco == "Go":
+        ns, _, base = name.rpartition("/")
+        return f"pkg:golang/{ns}/{base}@v{version}" if ns else None
+for eco in ["PyPI", "npm", "crates.io", "Go"]:
+    folder = os.path.join(osv, eco)
+    for file in sorted(os.listdir(folder)):
+        record = json.load(open(os.path.join(folder, file)))
+        for affected in record.get("affected", []):
+            package = affected.get("package", {})
+            name = package.get("name")
+            versions = affected.get("versions") or []
+            if not name or not versions:
+                continue
+            # One affected version, and one that is not (a fixed one).
+            fixed = [e["fixed"] for r in affected.get("ranges", []) for e in r.get("events", []) if "fixed" in e]
+            for version in [random.choice(versions)] + fixed[:1]:
+                p = purl(eco, name, version)
+                if p:
+                    rows.append((p, name if eco != "Go" else name.rpartition("/")[2], version))
+seen = set(); unique = []
+for row in rows:
+    if row not in seen:
+        seen.add(row); unique.append(row)
+random.shuffle(unique)
+with open(out, "w") as f:
+    for row in unique:
+        f.write("\t".join(row) + "\n")
+print(f"pool: {len(unique)} (purl, version) pairs", file=sys.stderr)
+EOF
+
+say "importing the first data set (PyPI, npm, crates.io)"
+"$drydock" db import "$osv/PyPI" "$osv/npm" "$osv/crates.io" >/dev/null
+
+say "populating $images images x ~$per_image packages"
+start=$(date +%s.%N)
+"$populate" "$DRYDOCK_STORE" "$work/base.json" "$work/pool.tsv" "$images" "$per_image" 7
+populate_s=$(python3 -c "import time;print(f'{time.time()-$start:.1f}')")
+say "initial match (opens every finding)"
+/usr/bin/time -f '%e %M' -o "$work/initial.time" "$drydock" fleet rematch >/dev/null
+db_bytes=$(stat -c %s "$work/fleet.db")
+wal=$(stat -c %s "$work/fleet.db-wal" 2>/dev/null || echo 0)
+"$drydock" fleet status > "$work/status.txt"
+
+say "database update: Go records added -> automatic re-match"
+/usr/bin/time -f '%e %M' -o "$work/update.time" "$drydock" db import "$osv/Go" > "$work/update.txt"
+say "database update: the same PyPI data again -> re-match, nothing changes"
+/usr/bin/time -f '%e %M' -o "$work/same.time" "$drydock" db import "$osv/PyPI" > "$work/same.txt"
+# Time the re-match alone (the import's own time excluded).
+/usr/bin/time -f '%e %M' -o "$work/rematch.time" "$drydock" fleet rematch > "$work/rematch.txt"
+
+# Baseline: one image scanned on its own, times the fleet.
+"$drydock" sbom "oci-dir:$fixture" -f json -o "$work/one.json" >/dev/null
+python3 - "$work/one.json" "$work/pool.tsv" "$per_image" <<'EOF'
+import json, sys
+doc = json.load(open(sys.argv[1])); pool = open(sys.argv[2]).read().splitlines()
+need = int(sys.argv[3]) - len(doc["packages"])
+for line in pool[:max(need, 0)]:
+    purl, name, version = line.split("\t")
+    kind = purl.split(":")[1].split("/")[0]
+    doc["packages"].append({"name": name, "version": version, "type": kind, "purl": purl, "locations": [{"path": f"/app/{name}/package.json"}]})
+json.dump(doc, open(sys.argv[1], "w"))
+EOF
+/usr/bin/time -f '%e %M' -o "$work/one.time" "$drydock" scan "sbom:$work/one.json" -f json -o /dev/null 2>/dev/null || true
+
+vuln=$("$drydock" fleet findings -f json --limit 200000 | python3 -c "
+import json,sys,collections
+c=collections.Counter(f['id'] for f in json.load(sys.stdin)); print(c.most_common(1)[0][0])")
+count=$("$drydock" fleet findings --vuln "$vuln" -f json | python3 -c "import json,sys;print(len(json.load(sys.stdin)))")
+best=999999
+for run in 1 2 3 4 5; do
+  /usr/bin/time -f '%e %M' -o "$work/query.time" "$drydock" fleet findings --vuln "$vuln" -f json >/dev/null
+  t=$(cut -d' ' -f1 "$work/query.time")
+  best=$(python3 -c "print(min($best, $t))")
+done
+query_rss=$(cut -d' ' -f2 "$work/query.time")
+table_best=999999
+for run in 1 2 3; do
+  /usr/bin/time -f '%e %M' -o "$work/qt.time" "$drydock" fleet findings --vuln "$vuln" >/dev/null
+  t=$(cut -d' ' -f1 "$work/qt.time")
+  table_best=$(python3 -c "print(min($table_best, $t))")
+done
+
+read -r initial_s initial_kb < "$work/initial.time"
+read -r update_s update_kb < "$work/update.time"
+read -r same_s same_kb < "$work/same.time"
+read -r rematch_s rematch_kb < "$work/rematch.time"
+read -r one_s one_kb < "$work/one.time"
+echo "fleet benchmark: $images images, ~$per_image packages each"
+sed 's/^/  store: /' "$work/status.txt"
+echo "  populate: ${populate_s} s; store on disk $(( (db_bytes + wal) / 1024 / 1024 )) MiB = $(( (db_bytes + wal) / images )) bytes per image"
+echo "  initial match: ${initial_s} s, peak RSS $((initial_kb / 1024)) MiB"
+echo "  db import Go (+ re-match): ${update_s} s, peak RSS $((update_kb / 1024)) MiB; $(tail -1 "$work/update.txt")"
+echo "  db import PyPI again (+ re-match): ${same_s} s; $(tail -1 "$work/same.txt")"
+echo "  fleet rematch alone: ${rematch_s} s (target < 10 s), peak RSS $((rematch_kb / 1024)) MiB"
+python3 -c "print(f'  baseline: scan of one {$per_image}-package SBOM {$one_s} s x $images images = {$one_s*$images:.0f} s; re-match ratio {$rematch_s/($one_s*$images):.4f}')"
+echo "  fleet findings --vuln $vuln ($count findings, JSON): best of 5 ${best} s (target < 0.1 s), peak RSS $((query_rss / 1024)) MiB; table: ${table_best} s"
