@@ -38,7 +38,7 @@ fixture=$(ls -d "$root"/.cache/fixtures/debian-*/oci-gzip 2>/dev/null | head -1 
 [ -n "$fixture" ] || die "no Debian fixture under .cache/fixtures: run \`cargo nextest run -p drydock-test\` first"
 
 say "building (release)"
-(cd "$root" && cargo build --release -q -p drydock-cli -p drydock-store --example fleet_populate)
+(cd "$root" && cargo build --release -q -p drydock-cli && cargo build --release -q -p drydock-store --example fleet_populate)
 drydock=${DRYDOCK_BIN:-$root/target/release/drydock}
 populate=$root/target/release/examples/fleet_populate
 
