@@ -18,6 +18,11 @@
 #   query:    `drydock fleet findings --vuln ID` for the vulnerability with the
 #             most findings. Target: < 100 ms.
 #   rss:      peak RSS of the re-match and the query (GNU time).
+#   workers:  on a throwaway PostgreSQL cluster (pg_virtualenv), a store of
+#             PG_IMAGES images (default 2,000) re-matched by `drydock worker`
+#             processes from the job queue: 1 worker vs 2 workers on two
+#             copies of the same store (CREATE DATABASE … TEMPLATE), as a
+#             ratio of wall times. Skipped without pg_virtualenv.
 #
 # usage: bench/fleet.sh     env: IMAGES, PER_IMAGE, DRYDOCK_BIN (prebuilt release drydock)
 # Needs: cargo, python3, GNU time, the Debian fixture (run the tests once, or
@@ -26,6 +31,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 images=${IMAGES:-10000}
+pg_images=${PG_IMAGES:-2000}
 per_image=${PER_IMAGE:-300}
 osv=$root/../shared/data/osv
 work=$(mktemp -d)
@@ -158,3 +164,30 @@ echo "  db import PyPI again (+ re-match): ${same_s} s; $(tail -1 "$work/same.tx
 echo "  fleet rematch alone: ${rematch_s} s (target < 10 s), peak RSS $((rematch_kb / 1024)) MiB"
 python3 -c "print(f'  baseline: scan of one {$per_image}-package SBOM {$one_s} s x $images images = {$one_s*$images:.0f} s; re-match ratio {$rematch_s/($one_s*$images):.4f}')"
 echo "  fleet findings --vuln $vuln ($count findings, JSON): best of 5 ${best} s (target < 0.1 s), peak RSS $((query_rss / 1024)) MiB; table: ${table_best} s"
+
+if ! command -v pg_virtualenv >/dev/null; then
+  echo "  workers: skipped (no pg_virtualenv: apt-get install postgresql)"
+  exit 0
+fi
+say "PostgreSQL: $pg_images images, re-matched by 1 and by 2 workers"
+cat > "$work/pg.sh" <<EOF
+set -euo pipefail
+url="postgres://\$PGUSER:\$PGPASSWORD@\$PGHOST:\$PGPORT"
+createdb fleet_a
+export DRYDOCK_STORE="\$url/fleet_a"
+"$populate" "\$url/fleet_a" "$work/base.json" "$work/pool.tsv" "$pg_images" "$per_image" 9 2>/dev/null
+"$drydock" fleet workers on 2>/dev/null
+createdb -T fleet_a fleet_b
+run() { # DB WORKERS
+  export DRYDOCK_STORE="\$url/\$1"
+  "$drydock" fleet rematch >/dev/null
+  start=\$(date +%s.%N)
+  for i in \$(seq 1 \$2); do "$drydock" worker --once --poll-ms 20 --name "w\$i" 2>/dev/null & done
+  wait
+  python3 -c "import time;print(f'{time.time()-\$start:.2f}')"
+}
+one=\$(run fleet_a 1)
+two=\$(run fleet_b 2)
+python3 -c "print(f'  workers (PostgreSQL, $pg_images images, first match of every image): 1 worker {\$one} s, 2 workers {\$two} s, ratio 2/1 = {\$two/\$one:.2f}')"
+EOF
+pg_virtualenv bash "$work/pg.sh" 2>/dev/null | grep '^  workers'

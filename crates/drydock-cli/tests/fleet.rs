@@ -718,6 +718,40 @@ fn cluster_inventory_pulls_from_the_registry_pods_name() {
         orphan["reason"].as_str().unwrap().contains("127.0.0.1:1"),
         "{orphan}"
     );
+    // A token the API server rejects (expired, revoked): the source fails in
+    // one line naming it, the others are still inventoried.
+    let expired = work.path().join("expired-kubeconfig");
+    std::fs::write(&expired, server.kubeconfig("token: expired-token-0000")).unwrap();
+    env.ok(
+        T1,
+        &[
+            "fleet",
+            "add",
+            "cluster",
+            "--kubeconfig",
+            expired.to_str().unwrap(),
+            "--name",
+            "stale",
+        ],
+    );
+    let output = env.drydock(T1 + DAY, &["fleet", "sync"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("source `stale`"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].contains("401"), "{stderr}");
+    let still = env.json(
+        T1 + DAY,
+        &["fleet", "findings", "--namespace", "shop", "-f", "json"],
+    );
+    assert_eq!(
+        still.as_array().unwrap().len(),
+        findings.len(),
+        "prod is still inventoried"
+    );
     // A malformed kubeconfig is refused when added, naming the file.
     let bad = work.path().join("bad-kubeconfig");
     std::fs::write(&bad, "apiVersion: v1\nclusters: [").unwrap();

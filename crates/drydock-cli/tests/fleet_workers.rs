@@ -33,7 +33,7 @@ fn drydock(store: &str, db: &Path, args: &[&str]) -> Command {
     command
 }
 
-fn ok(output: Output) -> String {
+fn ok(output: &Output) -> String {
     assert!(
         output.status.success(),
         "exit {:?}\nstdout: {}\nstderr: {}",
@@ -74,7 +74,7 @@ fn proxy(target: u16, stall: Arc<AtomicBool>) -> u16 {
                 // Hold the connection open without a byte.
                 std::thread::spawn(move || {
                     let _keep = client;
-                    std::thread::sleep(Duration::from_secs(600));
+                    std::thread::sleep(Duration::from_mins(10));
                 });
                 continue;
             }
@@ -159,18 +159,18 @@ fn two_workers_one_killed_every_job_done_once() {
     }
     let pypi = workspace_root().join("../shared/data/osv/PyPI");
     ok(
-        drydock(&store, &db, &["db", "import", pypi.to_str().unwrap()])
+        &drydock(&store, &db, &["db", "import", pypi.to_str().unwrap()])
             .output()
             .unwrap(),
     );
-    ok(drydock(&store, &db, &["fleet", "add", "registry", &host])
+    ok(&drydock(&store, &db, &["fleet", "add", "registry", &host])
         .output()
         .unwrap());
-    ok(drydock(&store, &db, &["fleet", "workers", "on"])
+    ok(&drydock(&store, &db, &["fleet", "workers", "on"])
         .output()
         .unwrap());
     let sync: Value =
-        serde_json::from_str(&ok(drydock(&store, &db, &["fleet", "sync", "-f", "json"])
+        serde_json::from_str(&ok(&drydock(&store, &db, &["fleet", "sync", "-f", "json"])
             .output()
             .unwrap()))
         .unwrap();
@@ -197,7 +197,7 @@ fn two_workers_one_killed_every_job_done_once() {
     .stderr(Stdio::null())
     .spawn()
     .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_mins(1);
     let first = loop {
         let jobs = handle.jobs().unwrap();
         if let Some(job) = jobs
@@ -275,12 +275,12 @@ fn two_workers_one_killed_every_job_done_once() {
         "the releases have known vulnerabilities"
     );
     // A re-match with workers is queued, then done by a worker.
-    let rematch = ok(drydock(&store, &db, &["fleet", "rematch"])
+    let rematch = ok(&drydock(&store, &db, &["fleet", "rematch"])
         .output()
         .unwrap());
     assert!(rematch.contains("queued 1 re-match jobs"), "{rematch}");
     ok(
-        drydock(&store, &db, &["worker", "--once", "--poll-ms", "50"])
+        &drydock(&store, &db, &["worker", "--once", "--poll-ms", "50"])
             .output()
             .unwrap(),
     );

@@ -105,7 +105,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }];
             sbom.packages.push(package);
         }
-        let digest = format!("sha256:{:016x}{:048x}", seed, index);
+        let digest = format!("sha256:{seed:016x}{index:048x}");
         sbom.source.image = Some(ImageMetadata {
             manifest_digest: digest.parse().ok(),
             ..ImageMetadata::default()

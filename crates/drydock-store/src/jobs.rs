@@ -18,6 +18,9 @@ pub struct Job {
     pub attempts: i64,
 }
 
+/// A job as listed: id, kind, state, attempts, worker.
+pub type JobRow = (i64, String, String, i64, Option<String>);
+
 /// Queue counts by state.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct QueueStatus {
@@ -168,7 +171,7 @@ impl Store {
     }
 
     /// Every job: (id, kind, state, attempts, worker), for tests and status.
-    pub fn jobs(&mut self) -> Result<Vec<(i64, String, String, i64, Option<String>)>, StoreError> {
+    pub fn jobs(&mut self) -> Result<Vec<JobRow>, StoreError> {
         Ok(self
             .conn()
             .query(

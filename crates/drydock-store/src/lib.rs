@@ -41,7 +41,7 @@ mod schema;
 use std::path::{Path, PathBuf};
 
 pub use ingest::{ImageRecord, Sighting, SightingKind, SyncOutcome};
-pub use jobs::{Job, QueueStatus};
+pub use jobs::{Job, JobRow, QueueStatus};
 pub use metrics::{Deadlines, Metrics, MttSummary, Overdue, WeekSummary};
 pub use query::{EventRecord, FindingFilter, FindingRow, ImageSummary, LocationRow, SourceRow};
 pub use rematch::{RematchReport, RematchScope};

@@ -37,17 +37,24 @@ pub struct RematchReport {
     pub findings_reopened: usize,
     pub findings_resolved: usize,
     pub findings_unchanged: usize,
+    /// Images whose findings were compared with their verdicts (after a
+    /// database update: only those holding a package whose verdicts changed).
+    pub images_compared: usize,
     /// With workers: re-match jobs queued instead of matching here.
     #[serde(skip_serializing_if = "is_zero")]
     pub queued_jobs: usize,
 }
 
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
 fn is_zero(value: &usize) -> bool {
     *value == 0
 }
 
-/// A stored finding: id, open?, cause.
-type Stored = (i64, bool, Option<String>);
+/// A stored finding: id, open?
+type Stored = (i64, bool);
 
 struct ImageRow {
     id: i64,
@@ -364,6 +371,7 @@ impl Store {
         let mut active: HashMap<(String, i64), Vec<(i64, usize)>> = HashMap::new();
         let mut current: HashSet<i64> = HashSet::new();
         let mut findings_by_match: HashMap<i64, Finding> = HashMap::new();
+        let mut changed: HashSet<(String, i64)> = HashSet::new();
         for ((group, package_id), list) in &verdicts {
             for (position, verdict) in list.iter().enumerate() {
                 let finding = &verdict.finding;
@@ -411,6 +419,7 @@ impl Store {
                             &params![row.id],
                         )?;
                         insert_ids(conn, row.id, finding)?;
+                        changed.insert((group.clone(), *package_id));
                         report.matches_updated += 1;
                         row.id
                     }
@@ -435,6 +444,7 @@ impl Store {
                             .ok_or_else(|| StoreError::Invalid("no id returned".into()))?;
                         let id = row.int(0);
                         insert_ids(conn, id, finding)?;
+                        changed.insert((group.clone(), *package_id));
                         report.matches_added += 1;
                         id
                     }
@@ -450,8 +460,9 @@ impl Store {
             }
         }
         let mut withdrawn: HashSet<i64> = HashSet::new();
-        for row in stored.values() {
+        for (key, row) in &stored {
             if row.active && !current.contains(&row.id) {
+                changed.insert((key.0.clone(), key.1));
                 conn.execute(
                     "UPDATE matches SET active = 0, updated_at = $1 WHERE id = $2",
                     &params![now, row.id],
@@ -460,212 +471,178 @@ impl Store {
                 report.matches_withdrawn += 1;
             }
         }
-        // 8. Desired findings per image, VEX applied.
-        let mut desired: HashSet<(i64, i64)> = HashSet::new();
-        let mut suppressed: HashMap<(i64, i64), String> = HashMap::new();
+        // 8. Which images need their findings compared: every image of an
+        // `Images` scope; otherwise only images holding a package whose
+        // verdicts changed (or all of them when VEX documents apply). The
+        // findings of every other image already equal their verdicts.
+        let full = !load_all || !vex.is_empty();
+        let affected: Vec<usize> = images
+            .iter()
+            .zip(&image_packages)
+            .enumerate()
+            .filter(|(_, (image, list))| {
+                full || list.iter().any(|package_id| {
+                    packages.get(package_id).is_some_and(|package| {
+                        changed.contains(&(group_of(image, package), *package_id))
+                    })
+                })
+            })
+            .map(|(index, _)| index)
+            .collect();
+        report.images_compared = affected.len();
         let vex_ids: HashSet<&str> = vex
             .iter()
             .flat_map(|d| d.statements.iter())
             .flat_map(|s| s.vulnerabilities.iter().map(String::as_str))
             .collect();
-        for (image, list) in images.iter().zip(&image_packages) {
-            let mut candidates: Vec<(i64, Finding)> = Vec::new();
-            for package_id in list {
-                let Some(package) = packages.get(package_id) else {
+        let mut info: HashMap<i64, (String, String, String, bool)> = HashMap::new();
+        // Batches of images bound the memory (findings, events) of a re-match.
+        for batch in affected.chunks(256) {
+            let mut desired: HashSet<(i64, i64)> = HashSet::new();
+            let mut suppressed: HashMap<(i64, i64), String> = HashMap::new();
+            for &index in batch {
+                let (Some(image), Some(list)) = (images.get(index), image_packages.get(index))
+                else {
                     continue;
                 };
-                let Some(ids) = active.get(&(group_of(image, package), *package_id)) else {
-                    continue;
-                };
-                for (match_id, _) in ids {
-                    let under_vex = findings_by_match
-                        .get(match_id)
-                        .filter(|finding| finding.all_ids().any(|id| vex_ids.contains(id)));
-                    match under_vex {
-                        Some(finding) => candidates.push((*match_id, finding.clone())),
-                        None => {
-                            desired.insert((image.id, *match_id));
-                        }
+                desired_findings(
+                    image,
+                    list,
+                    &packages,
+                    &active,
+                    &findings_by_match,
+                    &vex_ids,
+                    vex,
+                    &mut desired,
+                    &mut suppressed,
+                );
+            }
+            // 9. Stored findings of these images.
+            let ids: Vec<i64> = batch
+                .iter()
+                .filter_map(|index| images.get(*index).map(|image| image.id))
+                .collect();
+            let mut existing: HashMap<(i64, i64), Stored> = HashMap::new();
+            let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT id, image_id, match_id, CASE WHEN state = 'open' THEN 1 ELSE 0 END \
+                 FROM findings WHERE image_id IN ({})",
+                placeholders.join(", ")
+            );
+            let values: Vec<Value> = ids.iter().map(|id| Value::Int(*id)).collect();
+            conn.query_each(&sql, &values, |row| {
+                existing.insert((row.int(1), row.int(2)), (row.int(0), row.int(3) == 1));
+                Ok(())
+            })?;
+            // 10. Diff, written per batch.
+            let digest_of = |image_id: i64| {
+                image_index
+                    .get(&image_id)
+                    .and_then(|i| images.get(*i))
+                    .map(|i| i.digest.clone())
+                    .unwrap_or_default()
+            };
+            let mut opened: Vec<Vec<Value>> = Vec::new();
+            let mut events: Vec<Vec<Value>> = Vec::new();
+            let mut desired_sorted: Vec<&(i64, i64)> = desired.iter().collect();
+            desired_sorted.sort_unstable();
+            for &&(image_id, match_id) in &desired_sorted {
+                match existing.get(&(image_id, match_id)) {
+                    Some((_, true)) => report.findings_unchanged += 1,
+                    Some((id, false)) => {
+                        conn.execute(
+                            "UPDATE findings SET state = 'open', resolved_at = NULL, cause = NULL, \
+                             suppressed = NULL WHERE id = $1",
+                            &params![*id],
+                        )?;
+                        let (vuln, purl, severity, kev) = match_info(conn, &mut info, match_id)?;
+                        let digest = digest_of(image_id);
+                        events.push(event_row(&EventInsert {
+                            time: now,
+                            kind: "finding-opened",
+                            digest: &digest,
+                            vuln_id: Some(&vuln),
+                            package: Some(&purl),
+                            severity: Some(&severity),
+                            kev: Some(kev),
+                            cause: "reopened",
+                        }));
+                        report.findings_reopened += 1;
+                    }
+                    None => {
+                        opened.push(row![image_id, match_id, "open", now]);
+                        let (vuln, purl, severity, kev) = match_info(conn, &mut info, match_id)?;
+                        let digest = digest_of(image_id);
+                        events.push(event_row(&EventInsert {
+                            time: now,
+                            kind: "finding-opened",
+                            digest: &digest,
+                            vuln_id: Some(&vuln),
+                            package: Some(&purl),
+                            severity: Some(&severity),
+                            kev: Some(kev),
+                            cause,
+                        }));
+                        report.findings_opened += 1;
                     }
                 }
             }
-            if candidates.is_empty() {
-                continue;
-            }
-            let source_ids = vec![image.digest.clone()];
-            let (match_ids, findings): (Vec<i64>, Vec<Finding>) = candidates.into_iter().unzip();
-            let tagged: Vec<Finding> = findings
-                .into_iter()
-                .zip(&match_ids)
-                .map(|(mut finding, id)| {
-                    finding.records.push(format!("\u{1}{id}"));
-                    finding
-                })
+            conn.insert_many(
+                "findings",
+                &["image_id", "match_id", "state", "first_seen"],
+                &opened,
+                "",
+            )?;
+            let mut stale: Vec<(&(i64, i64), &Stored)> = existing
+                .iter()
+                .filter(|(key, (_, open))| *open && !desired.contains(key))
                 .collect();
-            let (kept, dropped) = drydock_vuln::apply_vex(tagged, vex, &source_ids);
-            let id_of = |finding: &Finding| {
-                finding.records.iter().find_map(|r| {
-                    r.strip_prefix('\u{1}')
-                        .and_then(|id| id.parse::<i64>().ok())
-                })
-            };
-            for finding in kept {
-                if let Some(id) = id_of(&finding) {
-                    desired.insert((image.id, id));
-                }
-            }
-            for finding in dropped {
-                if let Some(id) = id_of(&finding) {
-                    let status = finding
-                        .suppressed
-                        .as_ref()
-                        .map_or("not_affected", |s| s.status.as_str());
-                    suppressed.insert((image.id, id), format!("vex-{}", status.replace('_', "-")));
-                }
-            }
-        }
-        // 9. Stored findings of these images.
-        let mut existing: HashMap<(i64, i64), Stored> = HashMap::new();
-        conn.query_each(
-            "SELECT id, image_id, match_id, state, cause FROM findings",
-            &[],
-            |row| {
-                let image_id = row.int(1);
-                if image_index.contains_key(&image_id) {
-                    existing.insert(
-                        (image_id, row.int(2)),
-                        (row.int(0), row.text(3) == "open", row.opt_text(4)),
-                    );
-                }
-                Ok(())
-            },
-        )?;
-        // 10. Diff.
-        let mut info: HashMap<i64, (String, String, String, bool)> = HashMap::new();
-        let mut match_info = |conn: &mut crate::sql::Conn,
-                              match_id: i64|
-         -> Result<(String, String, String, bool), StoreError> {
-            if let Some(found) = info.get(&match_id) {
-                return Ok(found.clone());
-            }
-            let row = conn
-                .query_one(
-                    "SELECT m.vuln_id, p.purl, m.severity, m.kev FROM matches m \
-                     JOIN packages p ON p.id = m.package_id WHERE m.id = $1",
-                    &params![match_id],
-                )?
-                .ok_or_else(|| StoreError::Invalid(format!("match {match_id} vanished")))?;
-            let found = (row.text(0), row.text(1), row.text(2), row.int(3) != 0);
-            info.insert(match_id, found.clone());
-            Ok(found)
-        };
-        let mut opened: Vec<Vec<Value>> = Vec::new();
-        let mut events: Vec<Vec<Value>> = Vec::new();
-        let mut desired_sorted: Vec<&(i64, i64)> = desired.iter().collect();
-        desired_sorted.sort_unstable();
-        for &&(image_id, match_id) in &desired_sorted {
-            let digest = image_index
-                .get(&image_id)
-                .and_then(|i| images.get(*i))
-                .map(|i| i.digest.clone())
-                .unwrap_or_default();
-            match existing.get(&(image_id, match_id)) {
-                Some((_, true, _)) => report.findings_unchanged += 1,
-                Some((id, false, _)) => {
-                    conn.execute(
-                        "UPDATE findings SET state = 'open', resolved_at = NULL, cause = NULL, \
-                         suppressed = NULL WHERE id = $1",
-                        &params![*id],
-                    )?;
-                    let (vuln, purl, severity, kev) = match_info(conn, match_id)?;
-                    events.push(event_row(&EventInsert {
-                        time: now,
-                        kind: "finding-opened",
-                        digest: &digest,
-                        vuln_id: Some(&vuln),
-                        package: Some(&purl),
-                        severity: Some(&severity),
-                        kev: Some(kev),
-                        cause: "reopened",
-                    }));
-                    report.findings_reopened += 1;
-                }
-                None => {
-                    opened.push(row![image_id, match_id, "open", now]);
-                    let (vuln, purl, severity, kev) = match_info(conn, match_id)?;
-                    events.push(event_row(&EventInsert {
-                        time: now,
-                        kind: "finding-opened",
-                        digest: &digest,
-                        vuln_id: Some(&vuln),
-                        package: Some(&purl),
-                        severity: Some(&severity),
-                        kev: Some(kev),
-                        cause,
-                    }));
-                    report.findings_opened += 1;
-                }
-            }
-        }
-        conn.insert_many(
-            "findings",
-            &["image_id", "match_id", "state", "first_seen"],
-            &opened,
-            "",
-        )?;
-        let mut stale: Vec<(&(i64, i64), &Stored)> = existing
-            .iter()
-            .filter(|(key, (_, open, _))| *open && !desired.contains(key))
-            .collect();
-        stale.sort_unstable_by_key(|(key, _)| **key);
-        for ((image_id, match_id), (id, _, _)) in stale {
-            let cause = if let Some(vex) = suppressed.get(&(*image_id, *match_id)) {
-                vex.clone()
-            } else if withdrawn.contains(match_id) {
-                let (vuln, _, _, _) = match_info(conn, *match_id)?;
-                if db
-                    .by_id(&vuln)
-                    .ok()
-                    .flatten()
-                    .is_some_and(drydock_vuln::Advisory::is_withdrawn)
-                {
-                    "advisory-withdrawn".to_owned()
+            stale.sort_unstable_by_key(|(key, _)| **key);
+            for ((image_id, match_id), (id, _)) in stale {
+                let resolution = if let Some(vex) = suppressed.get(&(*image_id, *match_id)) {
+                    vex.clone()
+                } else if withdrawn.contains(match_id) {
+                    let (vuln, _, _, _) = match_info(conn, &mut info, *match_id)?;
+                    if db
+                        .by_id(&vuln)
+                        .ok()
+                        .flatten()
+                        .is_some_and(drydock_vuln::Advisory::is_withdrawn)
+                    {
+                        "advisory-withdrawn".to_owned()
+                    } else {
+                        "no-longer-affected".to_owned()
+                    }
                 } else {
                     "no-longer-affected".to_owned()
-                }
-            } else {
-                "no-longer-affected".to_owned()
-            };
-            conn.execute(
-                "UPDATE findings SET state = 'resolved', resolved_at = $1, cause = $2 WHERE id = $3",
-                &params![now, cause.as_str(), *id],
+                };
+                conn.execute(
+                    "UPDATE findings SET state = 'resolved', resolved_at = $1, cause = $2 WHERE id = $3",
+                    &params![now, resolution.as_str(), *id],
+                )?;
+                let (vuln, purl, severity, kev) = match_info(conn, &mut info, *match_id)?;
+                let digest = digest_of(*image_id);
+                events.push(event_row(&EventInsert {
+                    time: now,
+                    kind: "finding-resolved",
+                    digest: &digest,
+                    vuln_id: Some(&vuln),
+                    package: Some(&purl),
+                    severity: Some(&severity),
+                    kev: Some(kev),
+                    cause: &resolution,
+                }));
+                report.findings_resolved += 1;
+            }
+            conn.insert_many(
+                "events",
+                &[
+                    "time", "kind", "digest", "vuln_id", "package", "severity", "kev", "cause",
+                ],
+                &events,
+                "",
             )?;
-            let digest = image_index
-                .get(image_id)
-                .and_then(|i| images.get(*i))
-                .map(|i| i.digest.clone())
-                .unwrap_or_default();
-            let (vuln, purl, severity, kev) = match_info(conn, *match_id)?;
-            events.push(event_row(&EventInsert {
-                time: now,
-                kind: "finding-resolved",
-                digest: &digest,
-                vuln_id: Some(&vuln),
-                package: Some(&purl),
-                severity: Some(&severity),
-                kev: Some(kev),
-                cause: &cause,
-            }));
-            report.findings_resolved += 1;
         }
-        conn.insert_many(
-            "events",
-            &[
-                "time", "kind", "digest", "vuln_id", "package", "severity", "kev", "cause",
-            ],
-            &events,
-            "",
-        )?;
         Ok(report)
     }
 
@@ -694,6 +671,103 @@ impl Store {
             &params![name, body.to_vec(), now],
         )?;
         Ok(())
+    }
+}
+
+/// Vulnerability, package purl, severity and KEV of a match (cached).
+fn match_info(
+    conn: &mut crate::sql::Conn,
+    cache: &mut HashMap<i64, (String, String, String, bool)>,
+    match_id: i64,
+) -> Result<(String, String, String, bool), StoreError> {
+    if let Some(found) = cache.get(&match_id) {
+        return Ok(found.clone());
+    }
+    let row = conn
+        .query_one(
+            "SELECT m.vuln_id, p.purl, m.severity, m.kev FROM matches m \
+             JOIN packages p ON p.id = m.package_id WHERE m.id = $1",
+            &params![match_id],
+        )?
+        .ok_or_else(|| StoreError::Invalid(format!("match {match_id} vanished")))?;
+    let found = (row.text(0), row.text(1), row.text(2), row.int(3) != 0);
+    cache.insert(match_id, found.clone());
+    Ok(found)
+}
+
+/// The findings one image should have: its packages' active verdicts, with
+/// the VEX documents applied (suppressed ones recorded with their status).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one step of the re-match, split out for size"
+)]
+fn desired_findings(
+    image: &ImageRow,
+    list: &[i64],
+    packages: &HashMap<i64, Package>,
+    active: &HashMap<(String, i64), Vec<(i64, usize)>>,
+    findings_by_match: &HashMap<i64, Finding>,
+    vex_ids: &HashSet<&str>,
+    vex: &[VexDocument],
+    desired: &mut HashSet<(i64, i64)>,
+    suppressed: &mut HashMap<(i64, i64), String>,
+) {
+    let mut candidates: Vec<(i64, Finding)> = Vec::new();
+    for package_id in list {
+        let Some(package) = packages.get(package_id) else {
+            continue;
+        };
+        let group = if package.kind.is_os() {
+            image.group.clone()
+        } else {
+            String::new()
+        };
+        let Some(ids) = active.get(&(group, *package_id)) else {
+            continue;
+        };
+        for (match_id, _) in ids {
+            let under_vex = findings_by_match
+                .get(match_id)
+                .filter(|finding| finding.all_ids().any(|id| vex_ids.contains(id)));
+            match under_vex {
+                Some(finding) => candidates.push((*match_id, finding.clone())),
+                None => {
+                    desired.insert((image.id, *match_id));
+                }
+            }
+        }
+    }
+    if candidates.is_empty() {
+        return;
+    }
+    let source_ids = vec![image.digest.clone()];
+    let tagged: Vec<Finding> = candidates
+        .into_iter()
+        .map(|(id, mut finding)| {
+            finding.records.push(format!("\u{1}{id}"));
+            finding
+        })
+        .collect();
+    let (kept, dropped) = drydock_vuln::apply_vex(tagged, vex, &source_ids);
+    let id_of = |finding: &Finding| {
+        finding.records.iter().find_map(|r| {
+            r.strip_prefix('\u{1}')
+                .and_then(|id| id.parse::<i64>().ok())
+        })
+    };
+    for finding in kept {
+        if let Some(id) = id_of(&finding) {
+            desired.insert((image.id, id));
+        }
+    }
+    for finding in dropped {
+        if let Some(id) = id_of(&finding) {
+            let status = finding
+                .suppressed
+                .as_ref()
+                .map_or("not_affected", |s| s.status.as_str());
+            suppressed.insert((image.id, id), format!("vex-{}", status.replace('_', "-")));
+        }
     }
 }
 

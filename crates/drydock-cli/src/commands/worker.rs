@@ -42,8 +42,7 @@ pub(crate) fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
         max_attempts,
     } = args;
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_else(|_| "worker".to_owned());
+        .map_or_else(|_| "worker".to_owned(), |h| h.trim().to_owned());
     let settings = WorkerSettings {
         fleet: FleetSettings { store, db_dir },
         name: name.unwrap_or_else(|| format!("{host}-{}", std::process::id())),
@@ -53,7 +52,7 @@ pub(crate) fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
         max_attempts: max_attempts.max(1),
     };
     let report = fleet::worker(&settings, &|line| {
-        eprintln!("drydock worker {}: {line}", settings.name)
+        eprintln!("drydock worker {}: {line}", settings.name);
     })?;
     eprintln!(
         "drydock worker {}: {} jobs done, {} failed attempts",
