@@ -4,7 +4,9 @@
 //!
 //! ```text
 //! model     Advisory, Affected, Range, Event, Severity, KevEntry, Epss
-//! import    OSV JSON / dir / all.zip, Debian tracker, Alpine/Wolfi secdb, KEV, EPSS
+//! import    OSV JSON / dir / all.zip, Debian tracker, Alpine/Wolfi secdb, KEV, EPSS,
+//!           NVD CVE API 2.0 JSON, CVE JSON 5
+//! cve       CveRecord: CVSS vectors (NVD, CNA, ADP), CWEs, dates per CVE
 //! storage   generations switched atomically, one JSON-lines shard per ecosystem
 //! database  Database::open / import / advisories / by_id / kev / epss / status
 //! cvss      v2, v3.x, v4.0 base scores
@@ -19,6 +21,7 @@
     )
 )]
 
+pub mod cve;
 pub mod cvss;
 mod database;
 mod error;
@@ -31,12 +34,13 @@ mod storage;
 pub mod time;
 pub mod vex;
 
+pub use cve::{CveMetric, CveRecord, MetricOrigin, MetricTier};
 pub use database::{
-    Database, EcosystemStatus, EpssStatus, KevStatus, SCHEMA_VERSION, SourceStatus, Status,
+    CveStatus, Database, EcosystemStatus, EpssStatus, KevStatus, SCHEMA_VERSION, SourceStatus, Status,
 };
 pub use error::{DbError, ImportError};
 pub use finding::{
-    CvssScore, EpssInfo, Finding, FindingPackage, FixState, KevInfo, MatchedVia, ScanDatabase,
+    CvssScore, CvssVector, EpssInfo, Finding, FindingPackage, FixState, KevInfo, MatchedVia, ScanDatabase,
     ScanDistro, ScanResult, ScanSource, ScannedPackage, SeverityLevel, Suppression,
     UnknownSeverity,
 };

@@ -80,6 +80,31 @@ impl Advisory {
             .chain(self.upstream.iter().map(String::as_str))
             .filter(|id| id.starts_with("CVE-"))
     }
+
+    /// The CVEs whose NVD / CVE record data applies to this record: those
+    /// of [`Advisory::cve_ids`]; when there are none, the CVE an
+    /// `UBUNTU-CVE-…` id is named after, and the CVEs in `related` (where
+    /// Ubuntu's older records and AlmaLinux's `ALSA-…` notices list the
+    /// CVEs they are about). Sorted, unique.
+    pub fn described_cves(&self) -> Vec<String> {
+        let mut cves: Vec<String> = self.cve_ids().map(str::to_owned).collect();
+        if cves.is_empty() {
+            if let Some(cve) = self.id.strip_prefix("UBUNTU-")
+                && crate::cve::is_cve_id(cve)
+            {
+                cves.push(cve.to_owned());
+            }
+            cves.extend(
+                self.related
+                    .iter()
+                    .filter(|id| crate::cve::is_cve_id(id))
+                    .cloned(),
+            );
+        }
+        cves.sort();
+        cves.dedup();
+        cves
+    }
 }
 
 /// `severity[]`: a CVSS vector or an ecosystem's label.
