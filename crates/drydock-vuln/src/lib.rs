@@ -50,5 +50,5 @@ pub use model::{
     Advisory, Affected, AffectedPackage, Epss, Event, KevEntry, Range, RangeKind, Reference,
     Severity, ecosystem_base, normalize_name,
 };
-pub use report::{ReportError, ReportFormat, UnknownReportFormat};
+pub use report::{ReportError, ReportFormat, TableOptions, UnknownReportFormat};
 pub use vex::{VexDocument, VexError, VexStatus, apply_vex, parse_vex};
