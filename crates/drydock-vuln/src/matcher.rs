@@ -589,7 +589,40 @@ type Group<'a> = Vec<(&'a Advisory, AffectedMatch)>;
 /// Groups matched records that share any id (id, aliases, upstream):
 /// union-find over the records, joined through a map from each id to the
 /// first record that names it.
+///
+/// A notice naming several upstream vulnerabilities (an Ubuntu `USN-…`
+/// with `upstream: [UBUNTU-CVE-A, UBUNTU-CVE-B]`) does not join them: it is
+/// added to the group of each vulnerability it names that matched, and
+/// forms its own group only when none did.
 fn group_by_vulnerability(matched: Group<'_>) -> Vec<Group<'_>> {
+    let is_notice = |advisory: &Advisory| advisory.upstream.len() > 1;
+    let (notices, matched): (Group<'_>, Group<'_>) = matched
+        .into_iter()
+        .partition(|(advisory, _)| is_notice(advisory));
+    let mut out = group_records(matched);
+    for (notice, found) in notices {
+        let mut placed = false;
+        for group in &mut out {
+            let names_member = group.iter().any(|(member, _)| {
+                notice.upstream.iter().any(|id| {
+                    *id == member.id || member.aliases.contains(id) || member.upstream.contains(id)
+                })
+            });
+            if names_member {
+                group.push((notice, found.clone()));
+                group.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+                placed = true;
+            }
+        }
+        if !placed {
+            out.push(vec![(notice, found)]);
+        }
+    }
+    out.sort_by(|a, b| a.first().map(|m| &m.0.id).cmp(&b.first().map(|m| &m.0.id)));
+    out
+}
+
+fn group_records(matched: Group<'_>) -> Vec<Group<'_>> {
     fn root(parents: &mut [usize], mut node: usize) -> usize {
         while let Some(&parent) = parents.get(node) {
             if parent == node {
@@ -682,7 +715,10 @@ fn build_finding(
     for (advisory, _) in group {
         ids.insert(vulnerability_id(advisory).to_owned());
         ids.extend(advisory.aliases.iter().cloned());
-        ids.extend(advisory.upstream.iter().cloned());
+        // A notice's upstream ids are other vulnerabilities too.
+        if advisory.upstream.len() <= 1 {
+            ids.extend(advisory.upstream.iter().cloned());
+        }
     }
     ids.remove(&primary);
     let records: Vec<String> = group
