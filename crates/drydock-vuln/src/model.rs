@@ -82,13 +82,21 @@ impl Advisory {
     }
 
     /// The CVEs whose NVD / CVE record data applies to this record: those
-    /// of [`Advisory::cve_ids`]; when there are none, the CVE an
-    /// `UBUNTU-CVE-…` id is named after, and the CVEs in `related` (where
-    /// Ubuntu's older records and AlmaLinux's `ALSA-…` notices list the
-    /// CVEs they are about). Sorted, unique.
+    /// of [`Advisory::cve_ids`]; when there are none and the record is a
+    /// distribution's (Ubuntu, AlmaLinux, Rocky Linux, Red Hat), the CVE an
+    /// `UBUNTU-CVE-…` id is named after and the CVEs in `related` (where
+    /// Ubuntu's older records and the RHEL family's notices list the CVEs
+    /// they fix; elsewhere `related` means "not the same vulnerability").
+    /// Sorted, unique.
     pub fn described_cves(&self) -> Vec<String> {
         let mut cves: Vec<String> = self.cve_ids().map(str::to_owned).collect();
-        if cves.is_empty() {
+        let distro_notice = self.affected.iter().any(|affected| {
+            matches!(
+                affected.package.ecosystem_base(),
+                "Ubuntu" | "AlmaLinux" | "Rocky Linux" | "Red Hat"
+            )
+        });
+        if cves.is_empty() && distro_notice {
             if let Some(cve) = self.id.strip_prefix("UBUNTU-")
                 && crate::cve::is_cve_id(cve)
             {
