@@ -200,3 +200,129 @@ pub fn write_table_with(
             source,
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{
+        FindingPackage, FixState, MatchedVia, ScanDatabase, ScanSource, ScannedPackage,
+    };
+
+    fn finding(name: &str, id: &str, location: &str, severity: SeverityLevel) -> Finding {
+        Finding {
+            id: id.to_owned(),
+            aliases: Vec::new(),
+            summary: None,
+            package: FindingPackage {
+                name: name.to_owned(),
+                version: "1.0.0".to_owned(),
+                ecosystem: "crates.io".to_owned(),
+                purl: format!("pkg:cargo/{name}@1.0.0"),
+                location: Some(location.to_owned()),
+            },
+            matched_via: MatchedVia {
+                name: name.to_owned(),
+                version: "1.0.0".to_owned(),
+            },
+            severity,
+            severity_source: Some("nvd-cvss-v3.1".to_owned()),
+            severity_provider: Some("nvd@nist.gov".to_owned()),
+            cvss: None,
+            cvss_vectors: Vec::new(),
+            cwes: Vec::new(),
+            published: None,
+            fixed_versions: vec!["1.0.1".to_owned()],
+            state: FixState::Fixed,
+            kev: None,
+            epss: None,
+            data_source: "osv:crates.io".to_owned(),
+            records: vec![id.to_owned()],
+            references: Vec::new(),
+            suppressed: None,
+        }
+    }
+
+    fn result(findings: Vec<Finding>) -> ScanResult {
+        let package = ScannedPackage {
+            name: "x".to_owned(),
+            version: "1.0.0".to_owned(),
+            kind: "cargo".to_owned(),
+            purl: "pkg:cargo/x@1.0.0".to_owned(),
+            ecosystem: Some("crates.io".to_owned()),
+            location: None,
+            note: None,
+        };
+        ScanResult {
+            created: "2024-01-01T00:00:00Z".to_owned(),
+            source: ScanSource {
+                name: "dir:x".to_owned(),
+                kind: "dir".to_owned(),
+                digest: None,
+            },
+            distro: None,
+            database: ScanDatabase {
+                schema_version: 1,
+                last_update: None,
+            },
+            packages: vec![package.clone(), package.clone(), package],
+            findings,
+            suppressed_count: 0,
+            suppressed: Vec::new(),
+        }
+    }
+
+    fn table(result: &ScanResult, options: TableOptions) -> String {
+        let mut out = Vec::new();
+        write_table_with(result, options, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn one_row_per_finding_at_several_locations() {
+        let scan = result(vec![
+            finding("smallvec", "RUSTSEC-1", "/app/bin", SeverityLevel::High),
+            finding("smallvec", "RUSTSEC-1", "/app/Cargo.lock", SeverityLevel::High),
+            finding("time", "RUSTSEC-2", "/app/Cargo.lock", SeverityLevel::Medium),
+            finding("smallvec", "RUSTSEC-3", "/app/bin", SeverityLevel::Low),
+        ]);
+        let text = table(&scan, TableOptions::default());
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].ends_with("LOCATIONS"), "{text}");
+        assert_eq!(lines[1].split_whitespace().next(), Some("smallvec"));
+        assert!(lines[1].contains("RUSTSEC-1") && lines[1].ends_with('2'), "{text}");
+        assert!(lines[2].contains("RUSTSEC-2") && lines[2].ends_with('1'), "{text}");
+        assert!(lines[3].contains("RUSTSEC-3"), "{text}");
+        assert_eq!(lines[4], "");
+        assert_eq!(
+            lines[5],
+            "3 findings at 4 locations in 3 packages (high: 1, medium: 1, low: 1)"
+        );
+        // Without duplicates: no LOCATIONS column, the old summary.
+        let single = result(vec![finding(
+            "time",
+            "RUSTSEC-2",
+            "/app/Cargo.lock",
+            SeverityLevel::Medium,
+        )]);
+        let text = table(&single, TableOptions::default());
+        assert!(!text.contains("LOCATIONS"), "{text}");
+        assert!(text.ends_with("1 finding in 3 packages (medium: 1)\n"), "{text}");
+    }
+
+    #[test]
+    fn the_severity_source_column_names_source_and_provider() {
+        let scan = result(vec![finding("time", "RUSTSEC-2", "/a", SeverityLevel::Medium)]);
+        let text = table(
+            &scan,
+            TableOptions {
+                severity_source: true,
+            },
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        let header: Vec<&str> = lines[0].split_whitespace().collect();
+        assert_eq!(header[4], "SEVERITY-SOURCE");
+        let cells: Vec<&str> = lines[1].split_whitespace().collect();
+        assert_eq!(cells[3], "medium");
+        assert_eq!(&cells[4..6], ["nvd-cvss-v3.1", "(nvd@nist.gov)"]);
+    }
+}
