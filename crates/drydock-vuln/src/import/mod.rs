@@ -411,6 +411,27 @@ pub mod fuzzing {
             .unwrap_or_default()
     }
 
+    /// NVD CVE API 2.0 JSON (a page or a bare `cve` object) or a CVE JSON
+    /// 5 record: the CVE records it holds.
+    pub fn cve_records(bytes: &[u8]) -> Vec<crate::cve::CveRecord> {
+        let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+            return Vec::new();
+        };
+        let Some(object) = value.as_object() else {
+            return Vec::new();
+        };
+        let parsed = if super::cverecords::looks_like_cve5(object) {
+            super::cverecords::parse_cve5("fuzz", &value).map(|record| vec![record])
+        } else if super::cverecords::looks_like_nvd_response(object) {
+            super::cverecords::parse_nvd_response("fuzz", &value)
+        } else {
+            super::cverecords::parse_nvd_cve("fuzz", &value).map(|record| vec![record])
+        };
+        parsed
+            .map(|records| records.into_iter().map(|(record, _)| record).collect())
+            .unwrap_or_default()
+    }
+
     /// Any input `db import` accepts (zip, gzip, every format by content).
     pub fn any_input(bytes: &[u8]) -> usize {
         let mut parsed = Vec::new();
