@@ -163,10 +163,14 @@ pub(crate) fn normalize_time(text: &str) -> Option<String> {
     if text.is_empty() {
         return None;
     }
-    if crate::time::parse_rfc3339(text).is_some() {
-        return Some(text.to_owned());
-    }
-    let zoned = format!("{text}Z");
+    let zoned = match text.split_once('T') {
+        Some((_, clock))
+            if !(clock.ends_with(['Z', 'z']) || clock.contains('+') || clock.contains('-')) =>
+        {
+            format!("{text}Z")
+        }
+        _ => text.to_owned(),
+    };
     crate::time::parse_rfc3339(&zoned).is_some().then_some(zoned)
 }
 

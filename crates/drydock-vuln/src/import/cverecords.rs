@@ -301,3 +301,344 @@ fn english(descriptions: Option<&Value>) -> Option<String> {
         .and_then(value)
         .or_else(|| descriptions.first().and_then(value))
 }
+
+/// Typed reading of well-formed input: serde skips what drydock does not
+/// keep (references, configurations, affected lists) without building
+/// JSON values. Input it does not fit goes through the functions above,
+/// which name the problem.
+pub(crate) mod typed {
+    use std::collections::BTreeMap;
+
+    use serde::Deserialize;
+
+    use super::{Parsed, is_cwe, normalize_time};
+    use crate::cve::{CISA_ADP_ORG_ID, CveMetric, CveRecord, MetricOrigin, MetricTier, is_cve_id};
+
+    #[derive(Deserialize)]
+    struct Text {
+        #[serde(default)]
+        lang: Option<String>,
+        #[serde(default)]
+        value: Option<String>,
+    }
+
+    fn english(texts: &[Text]) -> Option<String> {
+        texts
+            .iter()
+            .find(|text| {
+                text.lang
+                    .as_deref()
+                    .is_some_and(|lang| lang.to_ascii_lowercase().starts_with("en"))
+            })
+            .and_then(|text| text.value.clone())
+            .or_else(|| texts.first().and_then(|text| text.value.clone()))
+    }
+
+    #[derive(Deserialize)]
+    pub(crate) struct NvdPage {
+        vulnerabilities: Vec<NvdItem>,
+    }
+
+    #[derive(Deserialize)]
+    struct NvdItem {
+        cve: NvdCve,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(crate) struct NvdCve {
+        id: String,
+        #[serde(default)]
+        published: Option<String>,
+        #[serde(default)]
+        last_modified: Option<String>,
+        #[serde(default)]
+        descriptions: Vec<Text>,
+        #[serde(default)]
+        weaknesses: Vec<NvdWeakness>,
+        #[serde(default)]
+        metrics: BTreeMap<String, Vec<NvdMetric>>,
+    }
+
+    #[derive(Deserialize)]
+    struct NvdWeakness {
+        #[serde(default)]
+        description: Vec<Text>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct NvdMetric {
+        #[serde(default)]
+        source: Option<String>,
+        #[serde(default, rename = "type")]
+        kind: Option<String>,
+        cvss_data: CvssData,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct CvssData {
+        #[serde(default)]
+        version: Option<String>,
+        vector_string: String,
+        #[serde(default)]
+        base_score: Option<f64>,
+    }
+
+    const NVD_KEYS: [(&str, &str); 4] = [
+        ("cvssMetricV2", "2.0"),
+        ("cvssMetricV30", "3.0"),
+        ("cvssMetricV31", "3.1"),
+        ("cvssMetricV40", "4.0"),
+    ];
+
+    impl NvdCve {
+        fn convert(self) -> Option<Parsed> {
+            if !is_cve_id(self.id.trim()) {
+                return None;
+            }
+            let mut record = CveRecord::empty(self.id.trim());
+            record.published = self.published.as_deref().and_then(normalize_time);
+            record.nvd_modified = self.last_modified.as_deref().and_then(normalize_time);
+            record.description = english(&self.descriptions);
+            for weakness in &self.weaknesses {
+                for text in &weakness.description {
+                    if let Some(value) = &text.value
+                        && is_cwe(value)
+                    {
+                        record.cwes.push(value.clone());
+                    }
+                }
+            }
+            let mut metrics = self.metrics;
+            for (key, version) in NVD_KEYS {
+                for metric in metrics.remove(key).unwrap_or_default() {
+                    let source = metric.source.unwrap_or_default();
+                    let kind = metric.kind.unwrap_or_else(|| "Secondary".to_owned());
+                    let tier = if kind == "Primary" {
+                        MetricTier::Nvd
+                    } else if source == CISA_ADP_ORG_ID {
+                        MetricTier::Adp
+                    } else {
+                        MetricTier::Cna
+                    };
+                    record.metrics.push(CveMetric {
+                        origin: MetricOrigin::Nvd,
+                        tier,
+                        source,
+                        kind,
+                        version: metric
+                            .cvss_data
+                            .version
+                            .unwrap_or_else(|| version.to_owned()),
+                        vector: metric.cvss_data.vector_string,
+                        base_score: metric.cvss_data.base_score,
+                    });
+                }
+            }
+            record.cwes.sort();
+            record.cwes.dedup();
+            Some((record, MetricOrigin::Nvd))
+        }
+    }
+
+    /// An NVD API page; `None` when it does not fit (the caller re-reads it
+    /// for the error).
+    pub(crate) fn nvd_page(bytes: &[u8]) -> Option<Vec<Parsed>> {
+        let page: NvdPage = serde_json::from_slice(bytes).ok()?;
+        page.vulnerabilities
+            .into_iter()
+            .map(|item| item.cve.convert())
+            .collect()
+    }
+
+    pub(crate) fn nvd_cve(bytes: &[u8]) -> Option<Parsed> {
+        serde_json::from_slice::<NvdCve>(bytes).ok()?.convert()
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Cve5 {
+        cve_metadata: Cve5Metadata,
+        containers: Cve5Containers,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Cve5Metadata {
+        cve_id: String,
+        #[serde(default)]
+        date_published: Option<String>,
+        #[serde(default)]
+        date_updated: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    struct Cve5Containers {
+        cna: Cve5Container,
+        #[serde(default)]
+        adp: Vec<Cve5Container>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Cve5Container {
+        #[serde(default)]
+        provider_metadata: Option<Provider>,
+        #[serde(default)]
+        descriptions: Vec<Text>,
+        #[serde(default)]
+        problem_types: Vec<ProblemType>,
+        #[serde(default)]
+        metrics: Vec<Cve5Metric>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Provider {
+        #[serde(default)]
+        short_name: Option<String>,
+        #[serde(default)]
+        org_id: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    struct ProblemType {
+        #[serde(default)]
+        descriptions: Vec<ProblemDescription>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ProblemDescription {
+        #[serde(default)]
+        cwe_id: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Cve5Metric {
+        #[serde(default, rename = "cvssV2_0")]
+        v2: Option<Cve5Cvss>,
+        #[serde(default, rename = "cvssV3_0")]
+        v30: Option<Cve5Cvss>,
+        #[serde(default, rename = "cvssV3_1")]
+        v31: Option<Cve5Cvss>,
+        #[serde(default, rename = "cvssV4_0")]
+        v40: Option<Cve5Cvss>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Cve5Cvss {
+        vector_string: String,
+        #[serde(default)]
+        base_score: Option<f64>,
+    }
+
+    pub(crate) fn cve5(bytes: &[u8]) -> Option<Parsed> {
+        let record: Cve5 = serde_json::from_slice(bytes).ok()?;
+        let id = record.cve_metadata.cve_id.trim();
+        if !is_cve_id(id) {
+            return None;
+        }
+        let mut out = CveRecord::empty(id);
+        out.published = record
+            .cve_metadata
+            .date_published
+            .as_deref()
+            .and_then(normalize_time);
+        out.cve_modified = record
+            .cve_metadata
+            .date_updated
+            .as_deref()
+            .and_then(normalize_time);
+        out.description = english(&record.containers.cna.descriptions);
+        let containers = std::iter::once((MetricTier::Cna, record.containers.cna))
+            .chain(record.containers.adp.into_iter().map(|c| (MetricTier::Adp, c)));
+        for (tier, container) in containers {
+            let source = container
+                .provider_metadata
+                .and_then(|provider| provider.short_name.or(provider.org_id))
+                .unwrap_or_default();
+            for problem in &container.problem_types {
+                for description in &problem.descriptions {
+                    if let Some(cwe) = &description.cwe_id
+                        && is_cwe(cwe)
+                    {
+                        out.cwes.push(cwe.clone());
+                    }
+                }
+            }
+            for metric in container.metrics {
+                for (version, cvss) in [
+                    ("2.0", metric.v2),
+                    ("3.0", metric.v30),
+                    ("3.1", metric.v31),
+                    ("4.0", metric.v40),
+                ] {
+                    let Some(cvss) = cvss else {
+                        continue;
+                    };
+                    out.metrics.push(CveMetric {
+                        origin: MetricOrigin::Cve,
+                        tier,
+                        source: source.clone(),
+                        kind: if tier == MetricTier::Cna { "cna" } else { "adp" }.to_owned(),
+                        version: version.to_owned(),
+                        vector: cvss.vector_string,
+                        base_score: cvss.base_score,
+                    });
+                }
+            }
+        }
+        out.cwes.sort();
+        out.cwes.dedup();
+        Some((out, MetricOrigin::Cve))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The typed fast path and the checked path read every real file of
+    /// ../shared/data alike.
+    #[test]
+    fn typed_and_checked_readings_agree_on_the_real_files() {
+        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+        let mut seen = 0;
+        for (folder, typed_read) in [
+            ("nvd", typed::nvd_cve as fn(&[u8]) -> Option<Parsed>),
+            ("cve", typed::cve5),
+        ] {
+            let Ok(entries) = std::fs::read_dir(data.join(folder)) else {
+                continue;
+            };
+            for entry in entries {
+                let path = entry.unwrap().path();
+                let bytes = std::fs::read(&path).unwrap();
+                let value: Value = serde_json::from_slice(&bytes).unwrap();
+                let checked = if folder == "nvd" {
+                    parse_nvd_cve("x", &value).unwrap()
+                } else {
+                    parse_cve5("x", &value).unwrap()
+                };
+                assert_eq!(typed_read(&bytes), Some(checked), "{}", path.display());
+                seen += 1;
+            }
+        }
+        // The page shape too.
+        let page = serde_json::json!({ "resultsPerPage": 1, "vulnerabilities": [{ "cve": {
+            "id": "CVE-2024-0001", "lastModified": "2024-01-02T00:00:00.000",
+            "metrics": { "cvssMetricV31": [{ "source": "nvd@nist.gov", "type": "Primary",
+                "cvssData": { "version": "3.1", "vectorString": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "baseScore": 9.8 } }] } } }] });
+        let typed_page = typed::nvd_page(page.to_string().as_bytes()).unwrap();
+        assert_eq!(typed_page, parse_nvd_response("x", &page).unwrap());
+        assert_eq!(typed_page[0].0.nvd_modified.as_deref(), Some("2024-01-02T00:00:00.000Z"));
+        if seen == 0 {
+            eprintln!("SKIPPED: no ../shared/data NVD/CVE files");
+        }
+    }
+}

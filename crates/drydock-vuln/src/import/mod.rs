@@ -468,6 +468,25 @@ fn parse_document(path: &str, bytes: &[u8], now: &str) -> Result<Parsed, ImportE
             path: path.to_owned(),
         });
     }
+    // NVD / CVE JSON 5 input, sniffed from its first keys (as NVD and the
+    // CVE Program write them): typed parse, skipping what is not kept.
+    if body.starts_with(b"{") {
+        let head = body.get(..body.len().min(512)).unwrap_or_default();
+        let has = |needle: &[u8]| head.windows(needle.len()).any(|window| window == needle);
+        if has(b"\"CVE_RECORD\"") || has(b"\"cveMetadata\"") {
+            if let Some(record) = cverecords::typed::cve5(body) {
+                return Ok(Parsed::Cves(vec![record]));
+            }
+        } else if has(b"\"resultsPerPage\"") || has(b"\"NVD_CVE\"") {
+            if let Some(records) = cverecords::typed::nvd_page(body) {
+                return Ok(Parsed::Cves(records));
+            }
+        } else if has(b"\"sourceIdentifier\"") || has(b"\"vulnStatus\"") {
+            if let Some(record) = cverecords::typed::nvd_cve(body) {
+                return Ok(Parsed::Cves(vec![record]));
+            }
+        }
+    }
     // Fast path for the common case, one OSV record per file: typed parse
     // in one pass. Anything else (or a broken record, for its error) goes
     // through the generic detection below.
