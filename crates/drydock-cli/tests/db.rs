@@ -287,8 +287,7 @@ fn update_from_a_loopback_server_then_offline_keeps_the_database() {
         .collect();
     nvd_files.sort();
     for path in &nvd_files {
-        let cve: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let cve: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
         vulnerabilities.push(serde_json::json!({ "cve": cve }));
     }
     let page = tmp.path().join("nvd-page.json");
@@ -369,7 +368,10 @@ fn update_from_a_loopback_server_then_offline_keeps_the_database() {
     // NVD and CVE JSON 5 sources at configured URLs.
     assert!(stdout.contains("fetched `nvd-page-0`"), "{stdout}");
     assert_eq!(json["cve"]["count"], nvd_files.len());
-    assert!(stdout.contains(&format!("CVE records: {} read", nvd_files.len() + 1)), "{stdout}");
+    assert!(
+        stdout.contains(&format!("CVE records: {} read", nvd_files.len() + 1)),
+        "{stdout}"
+    );
     let last_update = json["last_update"].as_str().unwrap().to_owned();
 
     // Offline: a source nobody listens on. Clear message, exit 2, database intact.

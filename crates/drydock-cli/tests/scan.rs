@@ -50,7 +50,11 @@ fn stated_tiers(cve: &str) -> Vec<String> {
     };
     let mut tiers = Vec::new();
     if let Some(nvd) = read(data_dir().join("nvd").join(format!("{cve}.json"))) {
-        for metrics in nvd["metrics"].as_object().into_iter().flat_map(|m| m.values()) {
+        for metrics in nvd["metrics"]
+            .as_object()
+            .into_iter()
+            .flat_map(|m| m.values())
+        {
             for metric in metrics.as_array().into_iter().flatten() {
                 tiers.push(if metric["type"] == "Primary" {
                     "nvd"
@@ -296,7 +300,10 @@ fn python_packages_against_real_pypi_advisories_and_kev() {
             .any(|r| own_severity[r.as_str().unwrap()]);
         if own {
             assert!(
-                !finding["severity_source"].as_str().unwrap().contains("-cvss-"),
+                !finding["severity_source"]
+                    .as_str()
+                    .unwrap()
+                    .contains("-cvss-"),
                 "the record's own CVSS comes first: {finding}"
             );
         } else if tiers.iter().any(|tier| tier == "nvd" || tier == "cna") {

@@ -37,7 +37,11 @@ fn stated_metrics(data: &Path, cve: &str) -> Vec<String> {
     };
     let mut tiers = Vec::new();
     if let Some(nvd) = read(data.join("nvd").join(format!("{cve}.json"))) {
-        for metrics in nvd["metrics"].as_object().into_iter().flat_map(|m| m.values()) {
+        for metrics in nvd["metrics"]
+            .as_object()
+            .into_iter()
+            .flat_map(|m| m.values())
+        {
             for metric in metrics.as_array().into_iter().flatten() {
                 tiers.push(if metric["type"] == "Primary" {
                     "nvd".to_owned()
@@ -263,13 +267,15 @@ fn bookworm_image_against_cves_from_bookworm_security_changelogs() {
     let finding_cves: BTreeSet<String> = actual.iter().map(|row| row.0.clone()).collect();
     let donors: Vec<Value> = std::fs::read_dir(&nvd)
         .unwrap()
-        .map(|entry| serde_json::from_slice::<Value>(&std::fs::read(entry.unwrap().path()).unwrap()).unwrap())
+        .map(|entry| {
+            serde_json::from_slice::<Value>(&std::fs::read(entry.unwrap().path()).unwrap()).unwrap()
+        })
         .filter(|record| {
             let metrics = &record["metrics"];
             metrics.as_object().unwrap().len() == 1
-                && metrics["cvssMetricV31"].as_array().is_some_and(|m| {
-                    m.len() == 1 && m[0]["type"] == "Primary"
-                })
+                && metrics["cvssMetricV31"]
+                    .as_array()
+                    .is_some_and(|m| m.len() == 1 && m[0]["type"] == "Primary")
         })
         .collect();
     assert!(!donors.is_empty());
@@ -291,7 +297,10 @@ fn bookworm_image_against_cves_from_bookworm_security_changelogs() {
     let scan = drydock(&["scan", &source, "--db-dir", db, "-f", "json"]);
     let scan: Value = serde_json::from_slice(&scan.stdout).expect("scan JSON");
     for finding in scan["findings"].as_array().unwrap() {
-        let cve = finding["id"].as_str().unwrap().trim_start_matches("DEBIAN-");
+        let cve = finding["id"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("DEBIAN-");
         match want.get(cve) {
             Some(severity) => {
                 rated += 1;
@@ -309,8 +318,7 @@ fn bookworm_image_against_cves_from_bookworm_security_changelogs() {
         missing.is_empty() && unexpected.is_empty(),
         "missing: {missing:#?}\nunexpected: {unexpected:#?}"
     );
-    eprintln!(
-        "scan_debian: {rated} findings rated from NVD/CVE records");
+    eprintln!("scan_debian: {rated} findings rated from NVD/CVE records");
     eprintln!(
         "scan_debian: {} sources in bookworm-security ({} with unfixed CVEs: {}), {} findings, {} already-fixed CVEs not reported",
         sources.len(),

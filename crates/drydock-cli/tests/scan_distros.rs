@@ -46,8 +46,8 @@ fn roots() -> Option<(tempfile::TempDir, PathBuf)> {
     }
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("roots");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/distro-osv/make_roots.py");
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/distro-osv/make_roots.py");
     let run = Command::new("python3")
         .arg(script)
         .arg(data_dir())
@@ -64,7 +64,14 @@ fn roots() -> Option<(tempfile::TempDir, PathBuf)> {
 
 fn scan(root: &Path, db: &Path) -> Value {
     let source = format!("dir:{}", root.display());
-    let output = drydock(&["scan", &source, "--db-dir", db.to_str().unwrap(), "-f", "json"]);
+    let output = drydock(&[
+        "scan",
+        &source,
+        "--db-dir",
+        db.to_str().unwrap(),
+        "-f",
+        "json",
+    ]);
     assert_eq!(
         output.status.code(),
         Some(0),
@@ -146,9 +153,11 @@ fn ubuntu_and_almalinux_roots_against_their_real_osv_records() {
         .iter()
         .map(|row| ((row[0].as_str(), row[1].as_str()), row))
         .collect();
-    let level = |label: &str| ["negligible", "low", "medium", "high", "critical"]
-        .iter()
-        .position(|known| *known == label);
+    let level = |label: &str| {
+        ["negligible", "low", "medium", "high", "critical"]
+            .iter()
+            .position(|known| *known == label)
+    };
     let mut not_fixed = 0;
     for finding in ubuntu["findings"].as_array().unwrap() {
         let package = finding["package"]["name"].as_str().unwrap();
@@ -158,7 +167,11 @@ fn ubuntu_and_almalinux_roots_against_their_real_osv_records() {
             .iter()
             .map(|record| row_of[&(record.as_str().unwrap(), package)])
             .collect();
-        assert_eq!(finding["package"]["version"], rows[0][2].as_str(), "{finding}");
+        assert_eq!(
+            finding["package"]["version"],
+            rows[0][2].as_str(),
+            "{finding}"
+        );
         // Ubuntu's priority of the matching entries is the severity.
         let priority = rows.iter().filter_map(|row| level(&row[4])).max();
         if let Some(priority) = priority {

@@ -121,13 +121,8 @@ impl CveRecord {
         self.metrics.retain(|metric| metric.origin != origin);
         self.metrics.extend(incoming.metrics);
         self.metrics.sort_by(|a, b| {
-            (a.tier, a.origin, &a.source, &a.version, &a.vector).cmp(&(
-                b.tier,
-                b.origin,
-                &b.source,
-                &b.version,
-                &b.vector,
-            ))
+            (a.tier, a.origin, &a.source, &a.version, &a.vector)
+                .cmp(&(b.tier, b.origin, &b.source, &b.version, &b.vector))
         });
         match origin {
             MetricOrigin::Nvd => {
@@ -171,7 +166,9 @@ pub(crate) fn normalize_time(text: &str) -> Option<String> {
         }
         _ => text.to_owned(),
     };
-    crate::time::parse_rfc3339(&zoned).is_some().then_some(zoned)
+    crate::time::parse_rfc3339(&zoned)
+        .is_some()
+        .then_some(zoned)
 }
 
 /// `CWE-79` kept, NVD's `NVD-CWE-Other`/`NVD-CWE-noinfo` dropped.

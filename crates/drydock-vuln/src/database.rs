@@ -17,8 +17,8 @@ use std::sync::{Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::DbError;
 use crate::cve::CveRecord;
+use crate::error::DbError;
 use crate::model::{Advisory, Epss, KevEntry, normalize_name};
 
 /// Version of the on-disk layout; a database written by another version is
@@ -227,19 +227,18 @@ impl Database {
         let Some(file) = &self.cves.file else {
             return Ok(None);
         };
-        let indexed = match self.cves.indexed.get() {
-            Some(indexed) => indexed.as_ref(),
-            None => {
-                let opened =
-                    crate::storage::open_indexed_shard(file)?.map(|(index, handle)| IndexedCves {
-                        records: std::iter::repeat_with(OnceLock::new)
-                            .take(index.offsets.len().saturating_sub(1))
-                            .collect(),
-                        index,
-                        file: Mutex::new(handle),
-                    });
-                self.cves.indexed.get_or_init(|| opened).as_ref()
-            }
+        let indexed = if let Some(indexed) = self.cves.indexed.get() {
+            indexed.as_ref()
+        } else {
+            let opened =
+                crate::storage::open_indexed_shard(file)?.map(|(index, handle)| IndexedCves {
+                    records: std::iter::repeat_with(OnceLock::new)
+                        .take(index.offsets.len().saturating_sub(1))
+                        .collect(),
+                    index,
+                    file: Mutex::new(handle),
+                });
+            self.cves.indexed.get_or_init(|| opened).as_ref()
         };
         let Some(indexed) = indexed else {
             return Ok(None);

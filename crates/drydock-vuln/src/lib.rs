@@ -36,12 +36,13 @@ pub mod vex;
 
 pub use cve::{CveMetric, CveRecord, MetricOrigin, MetricTier};
 pub use database::{
-    CveStatus, Database, EcosystemStatus, EpssStatus, KevStatus, SCHEMA_VERSION, SourceStatus, Status,
+    CveStatus, Database, EcosystemStatus, EpssStatus, KevStatus, SCHEMA_VERSION, SourceStatus,
+    Status,
 };
 pub use error::{DbError, ImportError};
 pub use finding::{
-    CvssScore, CvssVector, EpssInfo, Finding, FindingPackage, FixState, KevInfo, MatchedVia, ScanDatabase,
-    ScanDistro, ScanResult, ScanSource, ScannedPackage, SeverityLevel, Suppression,
+    CvssScore, CvssVector, EpssInfo, Finding, FindingPackage, FixState, KevInfo, MatchedVia,
+    ScanDatabase, ScanDistro, ScanResult, ScanSource, ScannedPackage, SeverityLevel, Suppression,
     UnknownSeverity,
 };
 pub use import::{ImportReport, MAX_INPUT_BYTES, debian_release_number, fuzzing};

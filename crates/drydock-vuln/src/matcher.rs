@@ -26,12 +26,12 @@ use drydock_core::{Distro, Package, PackageKind};
 use drydock_version::Ecosystem;
 use serde_json::Value;
 
+use crate::cve::{CveRecord, MetricTier};
 use crate::database::Database;
 use crate::error::DbError;
-use crate::cve::{CveRecord, MetricTier};
 use crate::finding::{
-    CvssScore, CvssVector, EpssInfo, Finding, FindingPackage, FixState, KevInfo, MatchedVia, ScannedPackage,
-    SeverityLevel, sort_by_priority,
+    CvssScore, CvssVector, EpssInfo, Finding, FindingPackage, FixState, KevInfo, MatchedVia,
+    ScannedPackage, SeverityLevel, sort_by_priority,
 };
 use crate::model::{Advisory, Affected, Event, Range, RangeKind, normalize_name};
 
@@ -322,10 +322,9 @@ pub fn match_packages(
                     };
                     // One record found again (another ecosystem of the same
                     // release, or under the source name): one match.
-                    if let Some((_, existing)) = matched
-                        .iter_mut()
-                        .find(|(known, _)| std::ptr::eq(*known, advisory) || known.id == advisory.id)
-                    {
+                    if let Some((_, existing)) = matched.iter_mut().find(|(known, _)| {
+                        std::ptr::eq(*known, advisory) || known.id == advisory.id
+                    }) {
                         existing.fixed.extend(found.fixed);
                         existing.affected.extend(found.affected);
                         if existing.state.is_none() {

@@ -4,9 +4,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use crate::cve::CveRecord;
 use crate::database::{Metadata, SCHEMA_VERSION};
 use crate::error::DbError;
-use crate::cve::CveRecord;
 use crate::model::{Advisory, Epss, KevEntry, normalize_name};
 
 /// The CVE records of a generation (JSON lines sorted by id, with an index

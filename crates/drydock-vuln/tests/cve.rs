@@ -176,10 +176,10 @@ fn pypi(name: &str, version: &str) -> Package {
 
 /// An OSV record for `name` (every version affected) naming `cve` as an
 /// alias, with optional `severity[]` and `database_specific`.
-fn advisory(id: &str, name: &str, cve: &str, severity: Value, specific: Value) -> Value {
+fn advisory(id: &str, name: &str, cve: &str, severity: &Value, specific: &Value) -> Value {
     json!({
         "id": id, "modified": "2024-01-01T00:00:00Z", "aliases": [cve],
-        "severity": severity, "database_specific": specific,
+        "severity": severity.clone(), "database_specific": specific.clone(),
         "affected": [{ "package": { "ecosystem": "PyPI", "name": name },
                        "ranges": [{ "type": "ECOSYSTEM", "events": [{ "introduced": "0" }] }] }],
     })
@@ -195,7 +195,11 @@ fn real_records_import_and_every_stated_score_is_recomputed_exactly() {
     let cve_files = files(&data.join("cve"));
     assert_eq!(report.cve_records, nvd_files.len() + cve_files.len());
     assert_eq!(report.total_cve_records, nvd_files.len());
-    assert!(report.cvss_rejected.is_empty(), "{:?}", report.cvss_rejected);
+    assert!(
+        report.cvss_rejected.is_empty(),
+        "{:?}",
+        report.cvss_rejected
+    );
     assert!(
         report.cvss_score_mismatches.is_empty(),
         "{:?}",
@@ -264,8 +268,8 @@ fn severity_follows_nvd_then_cna_then_adp_for_every_real_cve() {
                 &format!("PYSEC-TEST-{i}"),
                 &format!("pkg-{i}"),
                 cve,
-                Value::Null,
-                Value::Null,
+                &Value::Null,
+                &Value::Null,
             )
         })
         .collect();
@@ -281,20 +285,22 @@ fn severity_follows_nvd_then_cna_then_adp_for_every_real_cve() {
     for finding in &outcome.findings {
         let cve = &finding.aliases[0];
         let stated = stated(&data, cve);
-        match expected(&stated) {
-            Some((tier, severity, vector)) => {
+        if let Some((tier, severity, vector)) = expected(&stated) {
+            {
                 *per_tier.entry(tier).or_default() += 1;
                 assert_eq!(finding.severity.as_str(), severity, "{cve}: {finding:?}");
                 let source = finding.severity_source.as_deref().unwrap();
-                assert!(source.starts_with(&format!("{tier}-cvss-v")), "{cve}: {source}");
+                assert!(
+                    source.starts_with(&format!("{tier}-cvss-v")),
+                    "{cve}: {source}"
+                );
                 assert_eq!(finding.cvss.as_ref().unwrap().vector, vector, "{cve}");
                 assert!(finding.severity_provider.is_some());
             }
-            None => {
-                *per_tier.entry("none").or_default() += 1;
-                assert_eq!(finding.severity, SeverityLevel::Unknown, "{cve}");
-                assert_eq!(finding.severity_source, None);
-            }
+        } else {
+            *per_tier.entry("none").or_default() += 1;
+            assert_eq!(finding.severity, SeverityLevel::Unknown, "{cve}");
+            assert_eq!(finding.severity_source, None);
         }
         // Every vector is kept, each with the score drydock computed.
         assert_eq!(finding.cvss_vectors.len(), stated.len(), "{cve}");
@@ -322,9 +328,21 @@ fn the_advisory_and_the_distribution_come_before_nvd() {
     let tmp = tempfile::tempdir().unwrap();
     let own_vector = "CVSS:3.1/AV:L/AC:H/PR:H/UI:R/S:U/C:L/I:N/A:N"; // 1.8, low
     let records = json!([
-        advisory("A-OWN", "own", cve, json!([{ "type": "CVSS_V3", "score": own_vector }]), Value::Null),
-        advisory("A-LABEL", "label", cve, Value::Null, json!({ "severity": "MODERATE" })),
-        advisory("A-NONE", "none", cve, Value::Null, Value::Null),
+        advisory(
+            "A-OWN",
+            "own",
+            cve,
+            &json!([{ "type": "CVSS_V3", "score": own_vector }]),
+            &Value::Null
+        ),
+        advisory(
+            "A-LABEL",
+            "label",
+            cve,
+            &Value::Null,
+            &json!({ "severity": "MODERATE" })
+        ),
+        advisory("A-NONE", "none", cve, &Value::Null, &Value::Null),
     ]);
     let path = tmp.path().join("records.json");
     std::fs::write(&path, records.to_string()).unwrap();
@@ -428,7 +446,9 @@ fn api_pages_zip_archives_and_nested_zips_import_the_same_records() {
     }
     inner.start_file("cves/delta.json", options).unwrap();
     inner
-        .write_all(br#"{"fetchTime":"2024-08-01T00:00:00Z","numberOfChanges":0,"new":[],"updated":[]}"#)
+        .write_all(
+            br#"{"fetchTime":"2024-08-01T00:00:00Z","numberOfChanges":0,"new":[],"updated":[]}"#,
+        )
         .unwrap();
     let inner = inner.finish().unwrap().into_inner();
     let mut outer = zip::ZipWriter::new(std::fs::File::create(tmp.path().join("all.zip")).unwrap());
@@ -457,7 +477,11 @@ fn malformed_files_name_the_file_and_keep_the_database() {
     let mut cases: Vec<(&str, Value, &str)> = Vec::new();
     let mut bad = nvd.clone();
     bad["metrics"]["cvssMetricV31"] = json!({ "not": "a list" });
-    cases.push(("nvd-metrics.json", bad, "`metrics.cvssMetricV31` is not a list"));
+    cases.push((
+        "nvd-metrics.json",
+        bad,
+        "`metrics.cvssMetricV31` is not a list",
+    ));
     let mut bad = nvd.clone();
     bad["metrics"]["cvssMetricV31"][0]["cvssData"]
         .as_object_mut()
@@ -473,7 +497,8 @@ fn malformed_files_name_the_file_and_keep_the_database() {
     let mut bad = cve5.clone();
     bad["containers"]["adp"] = json!("nope");
     cases.push(("cve-adp.json", bad, "`containers.adp` is not a list"));
-    let response = json!({ "resultsPerPage": 1, "totalResults": 1, "vulnerabilities": [{ "nope": 1 }] });
+    let response =
+        json!({ "resultsPerPage": 1, "totalResults": 1, "vulnerabilities": [{ "nope": 1 }] });
     cases.push(("nvd-page.json", response, "has no `cve` object"));
     for (name, value, what) in cases {
         let path = tmp.path().join(name);
@@ -501,10 +526,19 @@ fn later_imports_keep_cve_records_and_newer_ones_win() {
     };
     let (tmp, dir, _) = import(&[data.join("nvd"), data.join("cve")]);
     let cve = "CVE-2023-4911";
-    let stored = Database::open(&dir).unwrap().cve(cve).unwrap().unwrap().clone();
+    let stored = Database::open(&dir)
+        .unwrap()
+        .cve(cve)
+        .unwrap()
+        .unwrap()
+        .clone();
     // An OSV-only import keeps them.
     let osv = tmp.path().join("osv.json");
-    std::fs::write(&osv, advisory("X-1", "x", cve, Value::Null, Value::Null).to_string()).unwrap();
+    std::fs::write(
+        &osv,
+        advisory("X-1", "x", cve, &Value::Null, &Value::Null).to_string(),
+    )
+    .unwrap();
     Database::import_at(&dir, &[osv], 1_700_000_100).unwrap();
     let db = Database::open(&dir).unwrap();
     assert_eq!(db.cve(cve).unwrap().unwrap(), &stored);
@@ -516,7 +550,10 @@ fn later_imports_keep_cve_records_and_newer_ones_win() {
     let path = tmp.path().join("older.json");
     std::fs::write(&path, nvd.to_string()).unwrap();
     Database::import_at(&dir, std::slice::from_ref(&path), 1_700_000_200).unwrap();
-    assert_eq!(Database::open(&dir).unwrap().cve(cve).unwrap().unwrap(), &stored);
+    assert_eq!(
+        Database::open(&dir).unwrap().cve(cve).unwrap().unwrap(),
+        &stored
+    );
     nvd["lastModified"] = json!("2030-01-01T00:00:00.000");
     std::fs::write(&path, nvd.to_string()).unwrap();
     Database::import_at(&dir, &[path], 1_700_000_300).unwrap();

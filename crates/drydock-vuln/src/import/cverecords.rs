@@ -126,7 +126,10 @@ pub(crate) fn parse_nvd_cve(path: &str, cve: &Value) -> Result<Parsed, ImportErr
                 continue;
             };
             let Some(entries) = entries.as_array() else {
-                return Err(invalid(path, format!("{id}: `metrics.{key}` is not a list")));
+                return Err(invalid(
+                    path,
+                    format!("{id}: `metrics.{key}` is not a list"),
+                ));
             };
             for (index, entry) in entries.iter().enumerate() {
                 let at = format!("{id}: `metrics.{key}[{index}]`");
@@ -192,14 +195,14 @@ pub(crate) fn parse_cve5(path: &str, value: &Value) -> Result<Parsed, ImportErro
         return Err(invalid(path, format!("{id}: no `containers.cna` object")));
     };
     record.description = english(cna.get("descriptions"));
-    let mut sections: Vec<(&Map<String, Value>, MetricTier, String)> = vec![(
-        cna,
-        MetricTier::Cna,
-        "containers.cna".to_owned(),
-    )];
+    let mut sections: Vec<(&Map<String, Value>, MetricTier, String)> =
+        vec![(cna, MetricTier::Cna, "containers.cna".to_owned())];
     if let Some(adp) = containers.get("adp") {
         let Some(adp) = adp.as_array() else {
-            return Err(invalid(path, format!("{id}: `containers.adp` is not a list")));
+            return Err(invalid(
+                path,
+                format!("{id}: `containers.adp` is not a list"),
+            ));
         };
         for (index, container) in adp.iter().enumerate() {
             let Some(container) = container.as_object() else {
@@ -258,7 +261,12 @@ pub(crate) fn parse_cve5(path: &str, value: &Value) -> Result<Parsed, ImportErro
                     origin: MetricOrigin::Cve,
                     tier,
                     source: source.clone(),
-                    kind: if tier == MetricTier::Cna { "cna" } else { "adp" }.to_owned(),
+                    kind: if tier == MetricTier::Cna {
+                        "cna"
+                    } else {
+                        "adp"
+                    }
+                    .to_owned(),
                     version: version.to_owned(),
                     vector: vector.to_owned(),
                     base_score: data.get("baseScore").and_then(Value::as_f64),
@@ -555,8 +563,13 @@ pub(crate) mod typed {
             .as_deref()
             .and_then(normalize_time);
         out.description = english(&record.containers.cna.descriptions);
-        let containers = std::iter::once((MetricTier::Cna, record.containers.cna))
-            .chain(record.containers.adp.into_iter().map(|c| (MetricTier::Adp, c)));
+        let containers = std::iter::once((MetricTier::Cna, record.containers.cna)).chain(
+            record
+                .containers
+                .adp
+                .into_iter()
+                .map(|c| (MetricTier::Adp, c)),
+        );
         for (tier, container) in containers {
             let source = container
                 .provider_metadata
@@ -585,7 +598,12 @@ pub(crate) mod typed {
                         origin: MetricOrigin::Cve,
                         tier,
                         source: source.clone(),
-                        kind: if tier == MetricTier::Cna { "cna" } else { "adp" }.to_owned(),
+                        kind: if tier == MetricTier::Cna {
+                            "cna"
+                        } else {
+                            "adp"
+                        }
+                        .to_owned(),
                         version: version.to_owned(),
                         vector: cvss.vector_string,
                         base_score: cvss.base_score,
@@ -636,7 +654,10 @@ mod tests {
                 "cvssData": { "version": "3.1", "vectorString": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "baseScore": 9.8 } }] } } }] });
         let typed_page = typed::nvd_page(page.to_string().as_bytes()).unwrap();
         assert_eq!(typed_page, parse_nvd_response("x", &page).unwrap());
-        assert_eq!(typed_page[0].0.nvd_modified.as_deref(), Some("2024-01-02T00:00:00.000Z"));
+        assert_eq!(
+            typed_page[0].0.nvd_modified.as_deref(),
+            Some("2024-01-02T00:00:00.000Z")
+        );
         if seen == 0 {
             eprintln!("SKIPPED: no ../shared/data NVD/CVE files");
         }

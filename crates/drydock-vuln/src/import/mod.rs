@@ -473,18 +473,20 @@ fn parse_document(path: &str, bytes: &[u8], now: &str) -> Result<Parsed, ImportE
     if body.starts_with(b"{") {
         let head = body.get(..body.len().min(512)).unwrap_or_default();
         let has = |needle: &[u8]| head.windows(needle.len()).any(|window| window == needle);
-        if has(b"\"CVE_RECORD\"") || has(b"\"cveMetadata\"") {
-            if let Some(record) = cverecords::typed::cve5(body) {
-                return Ok(Parsed::Cves(vec![record]));
-            }
-        } else if has(b"\"resultsPerPage\"") || has(b"\"NVD_CVE\"") {
-            if let Some(records) = cverecords::typed::nvd_page(body) {
-                return Ok(Parsed::Cves(records));
-            }
-        } else if has(b"\"sourceIdentifier\"") || has(b"\"vulnStatus\"") {
-            if let Some(record) = cverecords::typed::nvd_cve(body) {
-                return Ok(Parsed::Cves(vec![record]));
-            }
+        if (has(b"\"CVE_RECORD\"") || has(b"\"cveMetadata\""))
+            && let Some(record) = cverecords::typed::cve5(body)
+        {
+            return Ok(Parsed::Cves(vec![record]));
+        }
+        if (has(b"\"resultsPerPage\"") || has(b"\"NVD_CVE\""))
+            && let Some(records) = cverecords::typed::nvd_page(body)
+        {
+            return Ok(Parsed::Cves(records));
+        }
+        if (has(b"\"sourceIdentifier\"") || has(b"\"vulnStatus\""))
+            && let Some(record) = cverecords::typed::nvd_cve(body)
+        {
+            return Ok(Parsed::Cves(vec![record]));
         }
     }
     // Fast path for the common case, one OSV record per file: typed parse
@@ -561,11 +563,13 @@ fn read_zip(
             continue;
         }
         let name = format!("{path}: {}", entry.name());
-        let lower = entry.name().to_ascii_lowercase();
+        let extension = std::path::Path::new(entry.name())
+            .extension()
+            .map(std::ffi::OsStr::to_ascii_lowercase);
         // A zip inside the zip (the CVE Program's bulk download wraps
         // `cves.zip`), one level deep.
-        let nested = depth == 0 && lower.ends_with(".zip");
-        if !(lower.ends_with(".json") || nested) {
+        let nested = depth == 0 && extension.as_deref() == Some("zip".as_ref());
+        if !(extension.as_deref() == Some("json".as_ref()) || nested) {
             continue;
         }
         let declared = entry.size();

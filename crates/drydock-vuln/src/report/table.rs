@@ -39,16 +39,13 @@ pub(crate) fn unique_findings(findings: &[Finding]) -> Vec<(&Finding, usize)> {
             finding.package.ecosystem.as_str(),
             finding.id.as_str(),
         );
-        match index.get(&key) {
-            Some(&row) => {
-                if let Some((_, count)) = rows.get_mut(row) {
-                    *count += 1;
-                }
+        if let Some(&row) = index.get(&key) {
+            if let Some((_, count)) = rows.get_mut(row) {
+                *count += 1;
             }
-            None => {
-                index.insert(key, rows.len());
-                rows.push((finding, 1));
-            }
+        } else {
+            index.insert(key, rows.len());
+            rows.push((finding, 1));
         }
     }
     rows
@@ -62,11 +59,13 @@ fn row(finding: &Finding, options: TableOptions) -> Vec<String> {
         finding.severity.as_str().to_owned(),
     ];
     if options.severity_source {
-        cells.push(match (&finding.severity_source, &finding.severity_provider) {
-            (Some(source), Some(provider)) => format!("{source} ({provider})"),
-            (Some(source), None) => source.clone(),
-            _ => "-".to_owned(),
-        });
+        cells.push(
+            match (&finding.severity_source, &finding.severity_provider) {
+                (Some(source), Some(provider)) => format!("{source} ({provider})"),
+                (Some(source), None) => source.clone(),
+                _ => "-".to_owned(),
+            },
+        );
     }
     cells.extend([
         if finding.kev.is_some() {
@@ -281,16 +280,32 @@ mod tests {
     fn one_row_per_finding_at_several_locations() {
         let scan = result(vec![
             finding("smallvec", "RUSTSEC-1", "/app/bin", SeverityLevel::High),
-            finding("smallvec", "RUSTSEC-1", "/app/Cargo.lock", SeverityLevel::High),
-            finding("time", "RUSTSEC-2", "/app/Cargo.lock", SeverityLevel::Medium),
+            finding(
+                "smallvec",
+                "RUSTSEC-1",
+                "/app/Cargo.lock",
+                SeverityLevel::High,
+            ),
+            finding(
+                "time",
+                "RUSTSEC-2",
+                "/app/Cargo.lock",
+                SeverityLevel::Medium,
+            ),
             finding("smallvec", "RUSTSEC-3", "/app/bin", SeverityLevel::Low),
         ]);
         let text = table(&scan, TableOptions::default());
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].ends_with("LOCATIONS"), "{text}");
         assert_eq!(lines[1].split_whitespace().next(), Some("smallvec"));
-        assert!(lines[1].contains("RUSTSEC-1") && lines[1].ends_with('2'), "{text}");
-        assert!(lines[2].contains("RUSTSEC-2") && lines[2].ends_with('1'), "{text}");
+        assert!(
+            lines[1].contains("RUSTSEC-1") && lines[1].ends_with('2'),
+            "{text}"
+        );
+        assert!(
+            lines[2].contains("RUSTSEC-2") && lines[2].ends_with('1'),
+            "{text}"
+        );
         assert!(lines[3].contains("RUSTSEC-3"), "{text}");
         assert_eq!(lines[4], "");
         assert_eq!(
@@ -306,12 +321,20 @@ mod tests {
         )]);
         let text = table(&single, TableOptions::default());
         assert!(!text.contains("LOCATIONS"), "{text}");
-        assert!(text.ends_with("1 finding in 3 packages (medium: 1)\n"), "{text}");
+        assert!(
+            text.ends_with("1 finding in 3 packages (medium: 1)\n"),
+            "{text}"
+        );
     }
 
     #[test]
     fn the_severity_source_column_names_source_and_provider() {
-        let scan = result(vec![finding("time", "RUSTSEC-2", "/a", SeverityLevel::Medium)]);
+        let scan = result(vec![finding(
+            "time",
+            "RUSTSEC-2",
+            "/a",
+            SeverityLevel::Medium,
+        )]);
         let text = table(
             &scan,
             TableOptions {
