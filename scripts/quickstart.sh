@@ -7,8 +7,10 @@
 #     and prints its SBOM;
 #  3. pip-installs a few real old releases (urllib3 1.26.4, Jinja2 2.11.2,
 #     requests 2.25.0, Django 2.2, Werkzeug 0.15.0) into a root directory;
-#  4. imports the PyPA advisories (OSV) and CISA KEV into a vulnerability
-#     database and scans that directory: real findings, highest priority first.
+#  4. imports the PyPA advisories (OSV), CISA KEV and the NVD / CVE JSON 5
+#     records of their CVEs (for severities) into a vulnerability database
+#     and scans that directory: real findings, highest priority first, each
+#     with a severity where NVD or the CVE's numbering authority scored it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -38,8 +40,9 @@ python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ig
   urllib3==1.26.4 jinja2==2.11.2 requests==2.25.0 django==2.2.0 werkzeug==0.15.0
 
 echo
-echo "\$ drydock db import --db-dir $out/db $data/osv/PyPI $data/kev/known_exploited_vulnerabilities.json"
-"$drydock" db import --db-dir "$out/db" "$data/osv/PyPI" "$data/kev/known_exploited_vulnerabilities.json"
+echo "\$ drydock db import --db-dir $out/db $data/osv/PyPI $data/kev/known_exploited_vulnerabilities.json $data/nvd $data/cve"
+"$drydock" db import --db-dir "$out/db" "$data/osv/PyPI" "$data/kev/known_exploited_vulnerabilities.json" \
+  "$data/nvd" "$data/cve"
 echo
-echo "\$ drydock scan dir:$out/python/root --db-dir $out/db"
-"$drydock" scan "dir:$out/python/root" --db-dir "$out/db"
+echo "\$ drydock scan dir:$out/python/root --db-dir $out/db --show-severity-source"
+"$drydock" scan "dir:$out/python/root" --db-dir "$out/db" --show-severity-source

@@ -279,7 +279,32 @@ fn update_from_a_loopback_server_then_offline_keeps_the_database() {
     let Some(data) = data() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("db");
+    // One NVD CVE API 2.0 page holding every NVD record of the shared data.
+    let mut vulnerabilities = Vec::new();
+    let mut nvd_files: Vec<PathBuf> = std::fs::read_dir(data.join("nvd"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    nvd_files.sort();
+    for path in &nvd_files {
+        let cve: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        vulnerabilities.push(serde_json::json!({ "cve": cve }));
+    }
+    let page = tmp.path().join("nvd-page.json");
+    std::fs::write(
+        &page,
+        serde_json::json!({ "resultsPerPage": vulnerabilities.len(), "startIndex": 0,
+            "totalResults": vulnerabilities.len(), "format": "NVD_CVE", "version": "2.0",
+            "vulnerabilities": vulnerabilities })
+        .to_string(),
+    )
+    .unwrap();
     let base = serve(BTreeMap::from([
+        ("nvd/page-0.json".to_owned(), page.clone()),
+        (
+            "cve/CVE-2024-6387.json".to_owned(),
+            data.join("cve/CVE-2024-6387.json"),
+        ),
         (
             "PyPI/all.zip".to_owned(),
             data.join("osv-zips/PyPI-all.zip"),
@@ -312,7 +337,8 @@ fn update_from_a_loopback_server_then_offline_keeps_the_database() {
         format!(
             "defaults = false\n[sources]\nosv-PyPI = \"{base}/PyPI/all.zip\"\nkev = \"{base}/kev.json\"\n\
              debian-tracker = \"{base}/tracker/data/json\"\n\"alpine-v3.10-main\" = \"{base}/v3.10/main.json\"\n\
-             epss = \"{base}/epss_scores-current.csv.gz\"\n"
+             epss = \"{base}/epss_scores-current.csv.gz\"\nnvd-page-0 = \"{base}/nvd/page-0.json\"\n\
+             cve-6387 = \"{base}/cve/CVE-2024-6387.json\"\n"
         ),
     )
     .unwrap();
@@ -339,6 +365,13 @@ fn update_from_a_loopback_server_then_offline_keeps_the_database() {
     assert!(counts.get("Alpine:v3.10").is_some_and(|n| *n > 1000));
     assert_eq!(json["kev"]["count"], 1404);
     assert_eq!(json["epss"]["count"], 4);
+    // NVD and CVE JSON 5 sources at configured URLs.
+    assert!(stdout.contains("fetched `nvd-page-0`"), "{stdout}");
+    assert_eq!(json["cve"]["count"], nvd_files.len());
+    assert!(
+        stdout.contains(&format!("CVE records: {} read", nvd_files.len() + 1)),
+        "{stdout}"
+    );
     let last_update = json["last_update"].as_str().unwrap().to_owned();
 
     // Offline: a source nobody listens on. Clear message, exit 2, database intact.

@@ -42,6 +42,49 @@ fn json_of(output: &Output) -> Value {
     })
 }
 
+/// The tiers (`nvd`, `cna`, `adp`) of the CVSS metrics that the NVD and
+/// CVE JSON 5 files of ../shared/data give for `cve`.
+fn stated_tiers(cve: &str) -> Vec<String> {
+    let read = |path: PathBuf| -> Option<Value> {
+        serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+    };
+    let mut tiers = Vec::new();
+    if let Some(nvd) = read(data_dir().join("nvd").join(format!("{cve}.json"))) {
+        for metrics in nvd["metrics"]
+            .as_object()
+            .into_iter()
+            .flat_map(|m| m.values())
+        {
+            for metric in metrics.as_array().into_iter().flatten() {
+                tiers.push(if metric["type"] == "Primary" {
+                    "nvd"
+                } else if metric["source"] == "134c704f-9b21-4f2e-91b3-4a467353bcc0" {
+                    "adp"
+                } else {
+                    "cna"
+                });
+            }
+        }
+    }
+    if let Some(record) = read(data_dir().join("cve").join(format!("{cve}.json"))) {
+        let containers = &record["containers"];
+        let adp = containers["adp"].as_array().cloned().unwrap_or_default();
+        for (tier, container) in std::iter::once(("cna", &containers["cna"]))
+            .chain(adp.iter().map(|container| ("adp", container)))
+        {
+            for metric in container["metrics"].as_array().into_iter().flatten() {
+                if ["cvssV2_0", "cvssV3_0", "cvssV3_1", "cvssV4_0"]
+                    .iter()
+                    .any(|key| !metric[*key].is_null())
+                {
+                    tiers.push(tier);
+                }
+            }
+        }
+    }
+    tiers.into_iter().map(str::to_owned).collect()
+}
+
 /// One database for every test: PyPI OSV, KEV and the tracker fixture.
 fn database() -> Option<&'static Path> {
     static DB: OnceLock<Option<(tempfile::TempDir, PathBuf)>> = OnceLock::new();
@@ -58,6 +101,8 @@ fn database() -> Option<&'static Path> {
                 data_dir().join("osv/PyPI"),
                 data_dir().join("kev/known_exploited_vulnerabilities.json"),
                 tracker(),
+                data_dir().join("nvd"),
+                data_dir().join("cve"),
             ],
         )
         .unwrap();
@@ -160,6 +205,7 @@ fn python_packages_against_real_pypi_advisories_and_kev() {
     // Expected from the OSV files' `versions` lists; and the CVEs of each.
     let mut expected = BTreeSet::new();
     let mut cves_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut own_severity: BTreeMap<String, bool> = BTreeMap::new();
     for entry in std::fs::read_dir(data_dir().join("osv/PyPI")).unwrap() {
         let record: Value =
             serde_json::from_slice(&std::fs::read(entry.unwrap().path()).unwrap()).unwrap();
@@ -167,6 +213,10 @@ fn python_packages_against_real_pypi_advisories_and_kev() {
             continue;
         }
         let id = record["id"].as_str().unwrap().to_owned();
+        own_severity.insert(
+            id.clone(),
+            record["severity"].as_array().is_some_and(|s| !s.is_empty()),
+        );
         for affected in record["affected"].as_array().into_iter().flatten() {
             let name = pep503(affected["package"]["name"].as_str().unwrap());
             let Some(version) = installed.get(&name) else {
@@ -231,6 +281,40 @@ fn python_packages_against_real_pypi_advisories_and_kev() {
             .any(|cve| kev.contains(cve.as_str()));
         assert_eq!(!finding["kev"].is_null(), in_kev, "{finding}");
     }
+    // Severity: a real one for every finding whose CVEs NVD or the CNA
+    // scored in ../shared/data (read here from the files), `unknown` for
+    // the others (PyPA records carry no severity of their own).
+    let mut rated = 0;
+    for finding in scan["findings"].as_array().unwrap() {
+        let tiers: Vec<String> = finding["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| cves_of[r.as_str().unwrap()].iter())
+            .flat_map(|cve| stated_tiers(cve))
+            .collect();
+        let own = finding["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| own_severity[r.as_str().unwrap()]);
+        if own {
+            assert!(
+                !finding["severity_source"]
+                    .as_str()
+                    .unwrap()
+                    .contains("-cvss-"),
+                "the record's own CVSS comes first: {finding}"
+            );
+        } else if tiers.iter().any(|tier| tier == "nvd" || tier == "cna") {
+            rated += 1;
+            assert_ne!(finding["severity"], "unknown", "{finding}");
+            assert!(!finding["cvss_vectors"].as_array().unwrap().is_empty());
+        } else if tiers.is_empty() {
+            assert_eq!(finding["severity"], "unknown", "{finding}");
+        }
+    }
+    assert!(rated >= 20, "{rated}");
     // Priority order: KEV, then severity, then EPSS, then fix availability.
     let rank = |f: &Value| {
         let severity = ["unknown", "negligible", "low", "medium", "high", "critical"]

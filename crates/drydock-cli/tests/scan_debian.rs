@@ -28,6 +28,50 @@ fn drydock(args: &[&str]) -> Output {
         .expect("spawn drydock")
 }
 
+/// The tiers (`nvd`, `cna`, `adp`) of the CVSS metrics the NVD and CVE
+/// JSON 5 files in `data` give for `cve` (empty when neither file exists or
+/// neither has metrics).
+fn stated_metrics(data: &Path, cve: &str) -> Vec<String> {
+    let read = |path: PathBuf| -> Option<Value> {
+        serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+    };
+    let mut tiers = Vec::new();
+    if let Some(nvd) = read(data.join("nvd").join(format!("{cve}.json"))) {
+        for metrics in nvd["metrics"]
+            .as_object()
+            .into_iter()
+            .flat_map(|m| m.values())
+        {
+            for metric in metrics.as_array().into_iter().flatten() {
+                tiers.push(if metric["type"] == "Primary" {
+                    "nvd".to_owned()
+                } else if metric["source"] == "134c704f-9b21-4f2e-91b3-4a467353bcc0" {
+                    "adp".to_owned()
+                } else {
+                    "cna".to_owned()
+                });
+            }
+        }
+    }
+    if let Some(record) = read(data.join("cve").join(format!("{cve}.json"))) {
+        let containers = &record["containers"];
+        let adp = containers["adp"].as_array().cloned().unwrap_or_default();
+        for (tier, container) in std::iter::once(("cna", &containers["cna"]))
+            .chain(adp.iter().map(|container| ("adp", container)))
+        {
+            for metric in container["metrics"].as_array().into_iter().flatten() {
+                if ["cvssV2_0", "cvssV3_0", "cvssV3_1", "cvssV4_0"]
+                    .iter()
+                    .any(|key| !metric[*key].is_null())
+                {
+                    tiers.push(tier.to_owned());
+                }
+            }
+        }
+    }
+    tiers
+}
+
 fn tsv(path: &Path) -> Vec<Vec<String>> {
     std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
@@ -118,7 +162,19 @@ fn bookworm_image_against_cves_from_bookworm_security_changelogs() {
     let db = tmp.path().join("db");
     let db = db.to_str().unwrap();
     let osv = out.join("osv");
-    let import = drydock(&["db", "import", "--db-dir", db, osv.to_str().unwrap()]);
+    // NVD and CVE JSON 5 records (../shared/data) for severities.
+    let data = drydock_test::workspace_root().join("../shared/data");
+    let nvd = data.join("nvd");
+    let cve = data.join("cve");
+    let import = drydock(&[
+        "db",
+        "import",
+        "--db-dir",
+        db,
+        osv.to_str().unwrap(),
+        nvd.to_str().unwrap(),
+        cve.to_str().unwrap(),
+    ]);
     assert_eq!(
         import.status.code(),
         Some(0),
@@ -138,6 +194,7 @@ fn bookworm_image_against_cves_from_bookworm_security_changelogs() {
     assert_eq!(scan["distro"]["version_id"], "12");
 
     let mut actual = BTreeSet::new();
+    let mut rated = 0;
     for finding in scan["findings"].as_array().unwrap() {
         let cves: Vec<&str> = std::iter::once(&finding["id"])
             .chain(finding["aliases"].as_array().unwrap())
@@ -161,6 +218,20 @@ fn bookworm_image_against_cves_from_bookworm_security_changelogs() {
             .map(|v| v.as_str().unwrap())
             .collect();
         assert_eq!(fixed.len(), 1, "{finding}");
+        // A real severity exactly when NVD or the CNA scored the CVE in the
+        // imported files (read here, not through drydock); else `unknown`.
+        let metrics = stated_metrics(&data, cves[0]);
+        if metrics.iter().any(|tier| tier == "nvd" || tier == "cna") {
+            rated += 1;
+            assert_ne!(finding["severity"], "unknown", "{finding}");
+            let source = finding["severity_source"].as_str().unwrap();
+            assert!(
+                source.starts_with("nvd-cvss-") || source.starts_with("cna-cvss-"),
+                "{finding}"
+            );
+        } else if metrics.is_empty() {
+            assert_eq!(finding["severity"], "unknown", "{finding}");
+        }
         assert!(
             !already_fixed
                 .iter()
@@ -188,12 +259,66 @@ fn bookworm_image_against_cves_from_bookworm_security_changelogs() {
             )
         })
         .collect();
+    // The image's open CVEs (2024 and later) are not among the CVEs of
+    // ../shared/data, so the real files leave them `unknown` (checked
+    // above). To see the same findings rated, NVD records shaped like the
+    // real ones are added for half of them: a real record of ../shared/data
+    // with one `Primary` CVSS 3.1 metric, re-keyed to the finding's CVE.
+    let finding_cves: BTreeSet<String> = actual.iter().map(|row| row.0.clone()).collect();
+    let donors: Vec<Value> = std::fs::read_dir(&nvd)
+        .unwrap()
+        .map(|entry| {
+            serde_json::from_slice::<Value>(&std::fs::read(entry.unwrap().path()).unwrap()).unwrap()
+        })
+        .filter(|record| {
+            let metrics = &record["metrics"];
+            metrics.as_object().unwrap().len() == 1
+                && metrics["cvssMetricV31"]
+                    .as_array()
+                    .is_some_and(|m| m.len() == 1 && m[0]["type"] == "Primary")
+        })
+        .collect();
+    assert!(!donors.is_empty());
+    let rekeyed = tmp.path().join("rekeyed");
+    std::fs::create_dir_all(&rekeyed).unwrap();
+    let mut want: BTreeMap<String, String> = BTreeMap::new();
+    for (index, cve) in finding_cves.iter().enumerate().filter(|(i, _)| i % 2 == 0) {
+        let mut record = donors[index % donors.len()].clone();
+        record["id"] = Value::from(cve.as_str());
+        let severity = record["metrics"]["cvssMetricV31"][0]["cvssData"]["baseSeverity"]
+            .as_str()
+            .unwrap()
+            .to_ascii_lowercase();
+        want.insert(cve.clone(), severity);
+        std::fs::write(rekeyed.join(format!("{cve}.json")), record.to_string()).unwrap();
+    }
+    let import = drydock(&["db", "import", "--db-dir", db, rekeyed.to_str().unwrap()]);
+    assert_eq!(import.status.code(), Some(0));
+    let scan = drydock(&["scan", &source, "--db-dir", db, "-f", "json"]);
+    let scan: Value = serde_json::from_slice(&scan.stdout).expect("scan JSON");
+    for finding in scan["findings"].as_array().unwrap() {
+        let cve = finding["id"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("DEBIAN-");
+        match want.get(cve) {
+            Some(severity) => {
+                rated += 1;
+                assert_eq!(finding["severity"], severity.as_str(), "{finding}");
+                assert_eq!(finding["severity_source"], "nvd-cvss-v3.1", "{finding}");
+                assert_eq!(finding["severity_provider"], "nvd@nist.gov", "{finding}");
+            }
+            None => assert_eq!(finding["severity"], "unknown", "{finding}"),
+        }
+    }
+    assert!(rated > 0);
     let missing: Vec<_> = expected.difference(&actual).collect();
     let unexpected: Vec<_> = actual.difference(&expected).collect();
     assert!(
         missing.is_empty() && unexpected.is_empty(),
         "missing: {missing:#?}\nunexpected: {unexpected:#?}"
     );
+    eprintln!("scan_debian: {rated} findings rated from NVD/CVE records");
     eprintln!(
         "scan_debian: {} sources in bookworm-security ({} with unfixed CVEs: {}), {} findings, {} already-fixed CVEs not reported",
         sources.len(),

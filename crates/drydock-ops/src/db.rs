@@ -45,6 +45,18 @@ pub const DEFAULT_SOURCES: &[(&str, &str)] = &[
         "https://osv-vulnerabilities.storage.googleapis.com/Packagist/all.zip",
     ),
     (
+        "osv-Ubuntu",
+        "https://osv-vulnerabilities.storage.googleapis.com/Ubuntu/all.zip",
+    ),
+    (
+        "osv-AlmaLinux",
+        "https://osv-vulnerabilities.storage.googleapis.com/AlmaLinux/all.zip",
+    ),
+    (
+        "osv-Rocky-Linux",
+        "https://osv-vulnerabilities.storage.googleapis.com/Rocky%20Linux/all.zip",
+    ),
+    (
         "debian-tracker",
         "https://security-tracker.debian.org/tracker/data/json",
     ),

@@ -17,6 +17,7 @@ use std::sync::{Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
+use crate::cve::CveRecord;
 use crate::error::DbError;
 use crate::model::{Advisory, Epss, KevEntry, normalize_name};
 
@@ -37,6 +38,20 @@ pub struct Status {
     pub ecosystems: Vec<EcosystemStatus>,
     pub kev: Option<KevStatus>,
     pub epss: Option<EpssStatus>,
+    /// NVD / CVE JSON 5 records (severity enrichment); absent in databases
+    /// written before they existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cve: Option<CveStatus>,
+}
+
+/// The CVE records (NVD, CVE JSON 5) in the database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CveStatus {
+    /// CVE records stored.
+    pub count: usize,
+    /// Records with at least one CVSS vector.
+    pub with_cvss: usize,
+    pub last_import: String,
 }
 
 /// One data source (`osv:PyPI`, `debian-security-tracker`, …).
@@ -117,6 +132,22 @@ pub struct Database {
     by_id: OnceLock<HashMap<String, (String, u32)>>,
     kev: HashMap<String, KevEntry>,
     epss: HashMap<String, Epss>,
+    cves: CveTable,
+}
+
+/// The CVE records: read through their index one CVE at a time, or held
+/// in memory ([`Database::with_cve_records`]).
+#[derive(Default)]
+struct CveTable {
+    file: Option<PathBuf>,
+    indexed: OnceLock<Option<IndexedCves>>,
+    memory: HashMap<String, CveRecord>,
+}
+
+struct IndexedCves {
+    index: crate::storage::ShardIndex,
+    file: Mutex<std::fs::File>,
+    records: Vec<OnceLock<Box<CveRecord>>>,
 }
 
 impl std::fmt::Debug for Database {
@@ -148,7 +179,7 @@ impl Database {
             .map(|entry| (entry.cve_id.clone(), entry))
             .collect();
         let epss: HashMap<String, Epss> = epss.into_iter().collect();
-        let status = compute_status(&records, None, Vec::new(), None, None);
+        let status = compute_status(&records, None, Vec::new(), None, None, None);
         let shards = sharded
             .into_iter()
             .map(|(ecosystem, advisories)| {
@@ -174,7 +205,82 @@ impl Database {
             by_id: OnceLock::new(),
             kev,
             epss,
+            cves: CveTable::default(),
         }
+    }
+
+    /// Adds CVE records to an in-memory database (tests, fixtures); a
+    /// record with an id already present replaces it.
+    #[must_use]
+    pub fn with_cve_records(mut self, records: impl IntoIterator<Item = CveRecord>) -> Database {
+        for record in records {
+            self.cves.memory.insert(record.id.clone(), record);
+        }
+        self
+    }
+
+    /// What NVD and the CVE record say about `cve` (`None`: not imported).
+    pub fn cve(&self, cve: &str) -> Result<Option<&CveRecord>, DbError> {
+        if let Some(record) = self.cves.memory.get(cve) {
+            return Ok(Some(record));
+        }
+        let Some(file) = &self.cves.file else {
+            return Ok(None);
+        };
+        let indexed = if let Some(indexed) = self.cves.indexed.get() {
+            indexed.as_ref()
+        } else {
+            let opened =
+                crate::storage::open_indexed_shard(file)?.map(|(index, handle)| IndexedCves {
+                    records: std::iter::repeat_with(OnceLock::new)
+                        .take(index.offsets.len().saturating_sub(1))
+                        .collect(),
+                    index,
+                    file: Mutex::new(handle),
+                });
+            self.cves.indexed.get_or_init(|| opened).as_ref()
+        };
+        let Some(indexed) = indexed else {
+            return Ok(None);
+        };
+        let Some(numbers) = indexed.index.lookup(file, cve)? else {
+            return Ok(None);
+        };
+        let Some(&number) = numbers.first() else {
+            return Ok(None);
+        };
+        let number = number as usize;
+        let Some(slot) = indexed.records.get(number) else {
+            return Ok(None);
+        };
+        if slot.get().is_none() {
+            let bytes = {
+                let mut handle = indexed
+                    .file
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                crate::storage::read_records(file, &mut handle, &indexed.index, number, number)?
+            };
+            let mut parsed: Vec<CveRecord> = crate::storage::parse_records(file, &bytes)?;
+            let Some(record) = parsed.pop().filter(|_| parsed.is_empty()) else {
+                return Err(DbError::Corrupt {
+                    path: file.clone(),
+                    what: format!("record {number}: not one line"),
+                });
+            };
+            let _ = slot.set(Box::new(record));
+        }
+        Ok(slot.get().map(|record| &**record))
+    }
+
+    /// Every CVE record (for an import's merge).
+    pub(crate) fn all_cve_records(&self) -> Result<Vec<CveRecord>, DbError> {
+        let mut records: Vec<CveRecord> = match &self.generation {
+            Some(generation) => crate::storage::read_all_cves(generation)?,
+            None => Vec::new(),
+        };
+        records.extend(self.cves.memory.values().cloned());
+        Ok(records)
     }
 
     /// Opens the database in `dir` (as written by [`Database::import`]). A
@@ -198,6 +304,11 @@ impl Database {
             .collect();
         let kev = crate::storage::read_kev(&generation)?;
         let epss = crate::storage::read_epss(&generation)?;
+        let cve_file = generation.join(crate::storage::CVE_FILE);
+        let cves = CveTable {
+            file: cve_file.exists().then_some(cve_file),
+            ..CveTable::default()
+        };
         Ok(Database {
             generation: Some(generation),
             status: metadata.status,
@@ -205,6 +316,7 @@ impl Database {
             by_id: OnceLock::new(),
             kev,
             epss,
+            cves,
         })
     }
 
@@ -455,6 +567,7 @@ pub(crate) fn compute_status(
     sources: Vec<SourceStatus>,
     kev: Option<KevStatus>,
     epss: Option<EpssStatus>,
+    cve: Option<CveStatus>,
 ) -> Status {
     let mut per_ecosystem: BTreeMap<&str, (usize, usize, std::collections::HashSet<String>)> =
         BTreeMap::new();
@@ -494,5 +607,6 @@ pub(crate) fn compute_status(
         ecosystems,
         kev,
         epss,
+        cve,
     }
 }

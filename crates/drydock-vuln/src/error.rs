@@ -61,7 +61,7 @@ pub enum ImportError {
     #[error("`{path}`: {what}")]
     Invalid { path: String, what: String },
     #[error(
-        "`{path}`: unrecognised format (expected OSV JSON, an OSV all.zip, Debian security tracker JSON, Alpine/Wolfi secdb JSON, CISA KEV JSON or FIRST EPSS CSV)"
+        "`{path}`: unrecognised format (expected OSV JSON, an OSV all.zip, Debian security tracker JSON, Alpine/Wolfi secdb JSON, CISA KEV JSON, FIRST EPSS CSV, NVD CVE API 2.0 JSON or a CVE JSON 5 record)"
     )]
     UnknownFormat { path: String },
     #[error("`{path}`: cannot read zip archive")]

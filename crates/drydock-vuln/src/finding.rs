@@ -151,6 +151,35 @@ pub struct CvssScore {
     pub base_score: f64,
 }
 
+/// One CVSS vector known for a finding, with who scored it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CvssVector {
+    /// `advisory` (the matched record's own `severity[]`), `nvd` (NVD's
+    /// own analysis), `cna` or `adp` (see docs/scan-json.md).
+    pub origin: String,
+    /// Who scored it: the advisory's data source (`osv:PyPI`), NVD's
+    /// `source` (`nvd@nist.gov`, a CNA's address or UUID) or the CVE
+    /// record container's short name (`redhat`, `CISA-ADP`).
+    pub source: String,
+    /// NVD's `type` (`Primary`, `Secondary`) or the CVE record's container
+    /// (`cna`, `adp`); absent for advisory vectors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The CVE the vector is about (absent for advisory vectors).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cve: Option<String>,
+    /// `2.0`, `3.0`, `3.1` or `4.0`.
+    pub version: String,
+    pub vector: String,
+    /// The base score drydock computes from `vector`; absent when drydock's
+    /// CVSS code refuses the vector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_score: Option<f64>,
+    /// The base score the source file states, when it states one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stated_score: Option<f64>,
+}
+
 /// The CISA KEV entry of one of the finding's CVEs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KevInfo {
@@ -197,12 +226,31 @@ pub struct Finding {
     pub package: FindingPackage,
     pub matched_via: MatchedVia,
     pub severity: SeverityLevel,
-    /// Where `severity` came from: `cvss-v3.1`, `debian-urgency`,
-    /// `ghsa-severity`, … (absent for `unknown`).
+    /// Where `severity` came from: `debian-urgency`, `ubuntu-priority`,
+    /// `cvss-v3.1` (the advisory's own vector), `ghsa-severity`, …, then
+    /// `nvd-cvss-v3.1`, `cna-cvss-v3.1`, `adp-cvss-v3.1` from imported NVD /
+    /// CVE records (absent for `unknown`). Precedence in docs/scan-json.md.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub severity_source: Option<String>,
-    /// The vector of the newest CVSS version present (highest score on ties).
+    /// Who assigned the severity: the advisory's data source, or the
+    /// scorer of the NVD / CVE record vector (`nvd@nist.gov`, `redhat`,
+    /// `CISA-ADP`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity_provider: Option<String>,
+    /// The vector behind `severity` when a CVSS vector decided it; else the
+    /// advisory's newest CVSS vector (highest score on ties), if any.
     pub cvss: Option<CvssScore>,
+    /// Every CVSS vector known for the finding: the matched records' own and
+    /// those of NVD / CVE records about its CVEs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cvss_vectors: Vec<CvssVector>,
+    /// CWE ids of the finding's CVEs (from NVD / CVE records), sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cwes: Vec<String>,
+    /// The earliest publication time among the finding's CVEs (NVD / CVE
+    /// records), else the matched record's `published`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
     /// Versions that fix it, sorted; empty when none is known.
     pub fixed_versions: Vec<String>,
     pub state: FixState,

@@ -4,7 +4,9 @@
 //!
 //! ```text
 //! model     Advisory, Affected, Range, Event, Severity, KevEntry, Epss
-//! import    OSV JSON / dir / all.zip, Debian tracker, Alpine/Wolfi secdb, KEV, EPSS
+//! import    OSV JSON / dir / all.zip, Debian tracker, Alpine/Wolfi secdb, KEV, EPSS,
+//!           NVD CVE API 2.0 JSON, CVE JSON 5
+//! cve       CveRecord: CVSS vectors (NVD, CNA, ADP), CWEs, dates per CVE
 //! storage   generations switched atomically, one JSON-lines shard per ecosystem
 //! database  Database::open / import / advisories / by_id / kev / epss / status
 //! cvss      v2, v3.x, v4.0 base scores
@@ -19,6 +21,7 @@
     )
 )]
 
+pub mod cve;
 pub mod cvss;
 mod database;
 mod error;
@@ -31,13 +34,15 @@ mod storage;
 pub mod time;
 pub mod vex;
 
+pub use cve::{CveMetric, CveRecord, MetricOrigin, MetricTier};
 pub use database::{
-    Database, EcosystemStatus, EpssStatus, KevStatus, SCHEMA_VERSION, SourceStatus, Status,
+    CveStatus, Database, EcosystemStatus, EpssStatus, KevStatus, SCHEMA_VERSION, SourceStatus,
+    Status,
 };
 pub use error::{DbError, ImportError};
 pub use finding::{
-    CvssScore, EpssInfo, Finding, FindingPackage, FixState, KevInfo, MatchedVia, ScanDatabase,
-    ScanDistro, ScanResult, ScanSource, ScannedPackage, SeverityLevel, Suppression,
+    CvssScore, CvssVector, EpssInfo, Finding, FindingPackage, FixState, KevInfo, MatchedVia,
+    ScanDatabase, ScanDistro, ScanResult, ScanSource, ScannedPackage, SeverityLevel, Suppression,
     UnknownSeverity,
 };
 pub use import::{ImportReport, MAX_INPUT_BYTES, debian_release_number, fuzzing};
@@ -46,5 +51,5 @@ pub use model::{
     Advisory, Affected, AffectedPackage, Epss, Event, KevEntry, Range, RangeKind, Reference,
     Severity, ecosystem_base, normalize_name,
 };
-pub use report::{ReportError, ReportFormat, UnknownReportFormat};
+pub use report::{ReportError, ReportFormat, TableOptions, UnknownReportFormat};
 pub use vex::{VexDocument, VexError, VexStatus, apply_vex, parse_vex};

@@ -26,11 +26,12 @@ use drydock_core::{Distro, Package, PackageKind};
 use drydock_version::Ecosystem;
 use serde_json::Value;
 
+use crate::cve::{CveRecord, MetricTier};
 use crate::database::Database;
 use crate::error::DbError;
 use crate::finding::{
-    CvssScore, EpssInfo, Finding, FindingPackage, FixState, KevInfo, MatchedVia, ScannedPackage,
-    SeverityLevel, sort_by_priority,
+    CvssScore, CvssVector, EpssInfo, Finding, FindingPackage, FixState, KevInfo, MatchedVia,
+    ScannedPackage, SeverityLevel, sort_by_priority,
 };
 use crate::model::{Advisory, Affected, Event, Range, RangeKind, normalize_name};
 
@@ -61,6 +62,10 @@ pub struct Query {
     pub name: String,
     pub version: String,
     pub scheme: Ecosystem,
+    /// Further (name, version) pairs looked up in the same ecosystems,
+    /// after `name`: an rpm's source rpm (records of the RHEL family name
+    /// binary packages, some sources name the source rpm).
+    pub also: Vec<(String, String)>,
 }
 
 /// The OSV ecosystems of a distro release: `Debian:12`, `Alpine:v3.19`,
@@ -90,9 +95,14 @@ pub fn distro_ecosystems(distro: &Distro) -> Vec<String> {
             };
             vec![format!("Debian:{release}")]
         }
-        "ubuntu" => {
-            vec![format!("Ubuntu:{version}:LTS"), format!("Ubuntu:{version}")]
-        }
+        // Ubuntu's OSV records: `Ubuntu:22.04:LTS` for LTS releases,
+        // `Ubuntu:24.10` for interim ones, `Ubuntu:Pro:22.04:LTS` for what
+        // Ubuntu Pro (ESM) fixes in the same release; all are searched.
+        "ubuntu" if !version.is_empty() => vec![
+            format!("Ubuntu:{version}:LTS"),
+            format!("Ubuntu:Pro:{version}:LTS"),
+            format!("Ubuntu:{version}"),
+        ],
         "alpine" if !version.is_empty() => vec![format!("Alpine:v{}", major_minor())],
         "wolfi" => vec!["Wolfi".to_owned()],
         "chainguard" => vec!["Chainguard".to_owned()],
@@ -137,14 +147,31 @@ pub fn query_for(package: &Package, distro: Option<&Distro>) -> Result<Query, St
                 strip_binnmu(&package.version).to_owned(),
             ),
             (PackageKind::Apk, Some(source)) => (source.name.clone(), package.version.clone()),
-            (PackageKind::Rpm, Some(source)) => (source.name.clone(), source.version.clone()),
+            (PackageKind::Rpm, Some(source)) if !rpm_binary_first(first) => {
+                (source.name.clone(), source.version.clone())
+            }
             _ => (package.name.clone(), package.version.clone()),
         };
+        let mut also = Vec::new();
+        if let (PackageKind::Rpm, Some(source)) = (&package.kind, &package.source)
+            && rpm_binary_first(first)
+            && source.name != package.name
+        {
+            // A source rpm's file name has no epoch: the binary's applies.
+            let version = match package.version.split_once(':') {
+                Some((epoch, _)) if !source.version.contains(':') => {
+                    format!("{epoch}:{}", source.version)
+                }
+                _ => source.version.clone(),
+            };
+            also.push((source.name.clone(), version));
+        }
         return Ok(Query {
             ecosystems,
             name,
             version,
             scheme,
+            also,
         });
     }
     let Some(ecosystem) = package.kind.language_ecosystem() else {
@@ -180,7 +207,23 @@ pub fn query_for(package: &Package, distro: Option<&Distro>) -> Result<Query, St
         name,
         version,
         scheme,
+        also: Vec::new(),
     })
+}
+
+/// Ecosystems whose records name binary rpms (`openssl-libs`) with their
+/// full `epoch:version-release`: AlmaLinux and Rocky Linux.
+fn rpm_binary_first(ecosystem: &str) -> bool {
+    matches!(
+        crate::model::ecosystem_base(ecosystem),
+        "AlmaLinux" | "Rocky Linux"
+    )
+}
+
+/// An rpm release built for a module stream (`…module_el8.6.0+…`,
+/// `…module+el8…`).
+fn is_modular(version: &str) -> bool {
+    version.contains(".module") || version.contains("module+")
 }
 
 /// `1.20.7-10+b1` → `1.20.7-10`: a binNMU rebuilds the same source.
@@ -242,27 +285,60 @@ pub fn match_packages(
             scanned.push(entry);
             continue;
         }
-        let mut ecosystem_used = query.ecosystems.first().cloned().unwrap_or_default();
+        let mut ecosystem_used: Option<String> = None;
         let mut matched: Vec<(&Advisory, AffectedMatch)> = Vec::new();
-        for ecosystem in &query.ecosystems {
-            let advisories = db.advisories(ecosystem, &query.name)?;
-            if advisories.is_empty() {
-                continue;
-            }
-            ecosystem_used.clone_from(ecosystem);
-            let key = normalize_name(ecosystem, &query.name);
+        let lookups = std::iter::once((query.name.as_str(), query.version.as_str())).chain(
+            query
+                .also
+                .iter()
+                .map(|(name, version)| (name.as_str(), version.as_str())),
+        );
+        for (name, version) in lookups {
+            let lookup = Query {
+                name: name.to_owned(),
+                version: version.to_owned(),
+                ecosystems: Vec::new(),
+                scheme: query.scheme,
+                also: Vec::new(),
+            };
             let comparable = Comparable::default();
-            for advisory in advisories {
-                if advisory.is_withdrawn() {
+            for ecosystem in &query.ecosystems {
+                let advisories = db.advisories(ecosystem, name)?;
+                if advisories.is_empty() {
                     continue;
                 }
-                if let Some(found) = match_advisory(advisory, ecosystem, &key, &query, &comparable)
-                {
-                    matched.push((advisory, found));
+                if ecosystem_used.is_none() {
+                    ecosystem_used = Some(ecosystem.clone());
+                }
+                let key = normalize_name(ecosystem, name);
+                for advisory in advisories {
+                    if advisory.is_withdrawn() {
+                        continue;
+                    }
+                    let Some(found) =
+                        match_advisory(advisory, ecosystem, &key, &lookup, &comparable)
+                    else {
+                        continue;
+                    };
+                    // One record found again (another ecosystem of the same
+                    // release, or under the source name): one match.
+                    if let Some((_, existing)) = matched.iter_mut().find(|(known, _)| {
+                        std::ptr::eq(*known, advisory) || known.id == advisory.id
+                    }) {
+                        existing.fixed.extend(found.fixed);
+                        existing.affected.extend(found.affected);
+                        if existing.state.is_none() {
+                            existing.state = found.state;
+                        }
+                    } else {
+                        matched.push((advisory, found));
+                    }
                 }
             }
-            break;
         }
+        let ecosystem_used = ecosystem_used
+            .or_else(|| query.ecosystems.first().cloned())
+            .unwrap_or_default();
         entry.ecosystem = Some(ecosystem_used.clone());
         scanned.push(entry);
         let target = FindingPackage {
@@ -335,6 +411,21 @@ fn match_advisory(
                 && normalize_name(ecosystem, &affected.package.name) != key)
         {
             continue;
+        }
+        if query.scheme == Ecosystem::RedHat {
+            // Module streams are versioned apart: a modular fix says
+            // nothing about the non-modular package and the reverse.
+            let installed = is_modular(&query.version);
+            let listed = affected
+                .ranges
+                .iter()
+                .flat_map(|range| &range.events)
+                .map(Event::version)
+                .filter(|version| *version != "0")
+                .any(is_modular);
+            if installed != listed {
+                continue;
+            }
         }
         let Some(fixed) = affected_by(affected, query, comparable) else {
             continue;
@@ -497,7 +588,40 @@ type Group<'a> = Vec<(&'a Advisory, AffectedMatch)>;
 /// Groups matched records that share any id (id, aliases, upstream):
 /// union-find over the records, joined through a map from each id to the
 /// first record that names it.
+///
+/// A notice naming several upstream vulnerabilities (an Ubuntu `USN-…`
+/// with `upstream: [UBUNTU-CVE-A, UBUNTU-CVE-B]`) does not join them: it is
+/// added to the group of each vulnerability it names that matched, and
+/// forms its own group only when none did.
 fn group_by_vulnerability(matched: Group<'_>) -> Vec<Group<'_>> {
+    let is_notice = |advisory: &Advisory| advisory.upstream.len() > 1;
+    let (notices, matched): (Group<'_>, Group<'_>) = matched
+        .into_iter()
+        .partition(|(advisory, _)| is_notice(advisory));
+    let mut out = group_records(matched);
+    for (notice, found) in notices {
+        let mut placed = false;
+        for group in &mut out {
+            let names_member = group.iter().any(|(member, _)| {
+                notice.upstream.iter().any(|id| {
+                    *id == member.id || member.aliases.contains(id) || member.upstream.contains(id)
+                })
+            });
+            if names_member {
+                group.push((notice, found.clone()));
+                group.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+                placed = true;
+            }
+        }
+        if !placed {
+            out.push(vec![(notice, found)]);
+        }
+    }
+    out.sort_by(|a, b| a.first().map(|m| &m.0.id).cmp(&b.first().map(|m| &m.0.id)));
+    out
+}
+
+fn group_records(matched: Group<'_>) -> Vec<Group<'_>> {
     fn root(parents: &mut [usize], mut node: usize) -> usize {
         while let Some(&parent) = parents.get(node) {
             if parent == node {
@@ -590,7 +714,10 @@ fn build_finding(
     for (advisory, _) in group {
         ids.insert(vulnerability_id(advisory).to_owned());
         ids.extend(advisory.aliases.iter().cloned());
-        ids.extend(advisory.upstream.iter().cloned());
+        // A notice's upstream ids are other vulnerabilities too.
+        if advisory.upstream.len() <= 1 {
+            ids.extend(advisory.upstream.iter().cloned());
+        }
     }
     ids.remove(&primary);
     let records: Vec<String> = group
@@ -626,7 +753,47 @@ fn build_finding(
         FixState::Fixed
     };
 
-    let (severity, severity_source, cvss) = severity_of(group);
+    // The CVEs the records describe, and what NVD / CVE records say about
+    // them (a database read error leaves the finding without them).
+    let mut described: Vec<String> = group
+        .iter()
+        .flat_map(|(advisory, _)| advisory.described_cves())
+        .collect();
+    described.sort();
+    described.dedup();
+    let cve_records: Vec<&CveRecord> = described
+        .iter()
+        .filter_map(|cve| db.cve(cve).ok().flatten())
+        .collect();
+    let severity = severity_of(group, &cve_records);
+    // CVEs named only in `related` (ALSA notices, older Ubuntu records)
+    // are listed with the other ids.
+    for cve in &described {
+        if *cve != primary {
+            ids.insert(cve.clone());
+        }
+    }
+    let summary = summary.or_else(|| {
+        cve_records
+            .iter()
+            .find_map(|record| record.description.clone())
+    });
+    let mut cwes: Vec<String> = cve_records
+        .iter()
+        .flat_map(|record| record.cwes.iter().cloned())
+        .collect();
+    cwes.sort();
+    cwes.dedup();
+    let published = cve_records
+        .iter()
+        .filter_map(|record| record.published.clone())
+        .min_by(|a, b| crate::time::compare_times(a, b))
+        .or_else(|| {
+            group
+                .iter()
+                .filter_map(|(advisory, _)| advisory.published.clone())
+                .min_by(|a, b| crate::time::compare_times(a, b))
+        });
 
     let all_ids: Vec<&str> = std::iter::once(primary.as_str())
         .chain(ids.iter().map(String::as_str))
@@ -668,9 +835,13 @@ fn build_finding(
         summary,
         package: package.clone(),
         matched_via: via.clone(),
-        severity,
-        severity_source,
-        cvss,
+        severity: severity.level,
+        severity_source: severity.source,
+        severity_provider: severity.provider,
+        cvss: severity.cvss,
+        cvss_vectors: severity.vectors,
+        cwes,
+        published,
         fixed_versions: fixed,
         state,
         kev,
@@ -682,50 +853,119 @@ fn build_finding(
     }
 }
 
-/// Severity of a merged finding. A distro record's own rating wins (the
-/// distro judged the issue for its build); otherwise the newest CVSS
-/// version's base score (highest on ties); otherwise a label
-/// (`database_specific.severity` as GHSA writes it, or a non-CVSS
-/// `severity[]` entry); otherwise `unknown`.
-fn severity_of(
-    group: &[(&Advisory, AffectedMatch)],
-) -> (SeverityLevel, Option<String>, Option<CvssScore>) {
-    let mut vectors: Vec<CvssScore> = Vec::new();
-    let mut distro_label: Option<(SeverityLevel, String)> = None;
-    let mut other_label: Option<(SeverityLevel, String)> = None;
+/// What decided a finding's severity, and every vector seen.
+struct SeverityOutcome {
+    level: SeverityLevel,
+    source: Option<String>,
+    provider: Option<String>,
+    cvss: Option<CvssScore>,
+    vectors: Vec<CvssVector>,
+}
+
+/// Severity of a merged finding, in this order (docs/scan-json.md):
+/// 1. the distribution's own rating of a matched record (Debian urgency,
+///    Ubuntu priority): the distro judged the issue for its build;
+/// 2. the matched records' own CVSS vectors (newest CVSS version, highest
+///    score on ties);
+/// 3. the matched records' own label (`database_specific.severity` as GHSA
+///    writes it, a non-CVSS `severity[]` entry);
+/// 4. NVD's own vectors (`Primary`) of the finding's CVEs, then the CNA's
+///    (NVD `Secondary`, the CVE record's `cna` container), then an ADP's
+///    (e.g. CISA's), each tier as in 2;
+/// 5. otherwise `unknown` — never guessed.
+fn severity_of(group: &[(&Advisory, AffectedMatch)], cves: &[&CveRecord]) -> SeverityOutcome {
+    let mut vectors: Vec<CvssVector> = Vec::new();
+    let mut own: Vec<(CvssScore, String)> = Vec::new();
+    let mut distro_label: Option<(SeverityLevel, String, String)> = None;
+    let mut other_label: Option<(SeverityLevel, String, String)> = None;
+    let keep_highest = |slot: &mut Option<(SeverityLevel, String, String)>,
+                        level: SeverityLevel,
+                        source: String,
+                        provider: &str| {
+        if slot.as_ref().is_none_or(|(known, _, _)| level > *known) {
+            *slot = Some((level, source, provider.to_owned()));
+        }
+    };
     for (advisory, found) in group {
-        let entries = advisory.severity.iter().chain(
+        let matched_entries = || {
             found
                 .affected
                 .iter()
                 .filter_map(|&index| advisory.affected.get(index))
-                .flat_map(|affected| affected.severity.iter()),
-        );
+        };
+        let entries = advisory
+            .severity
+            .iter()
+            .chain(matched_entries().flat_map(|affected| affected.severity.iter()));
         for entry in entries {
             if entry.kind.starts_with("CVSS_") {
-                if let Some(score) = cvss_score(&entry.score) {
-                    vectors.push(score);
+                let score = cvss_score(&entry.score);
+                if !vectors.iter().any(|known| {
+                    known.origin == "advisory"
+                        && known.vector == entry.score
+                        && known.source == advisory.data_source
+                }) {
+                    vectors.push(CvssVector {
+                        origin: "advisory".to_owned(),
+                        source: advisory.data_source.clone(),
+                        kind: None,
+                        cve: None,
+                        version: score.as_ref().map_or_else(
+                            || entry.kind.trim_start_matches("CVSS_V").to_owned(),
+                            |score| score.version.clone(),
+                        ),
+                        vector: entry.score.clone(),
+                        base_score: score.as_ref().map(|score| score.base_score),
+                        stated_score: None,
+                    });
+                }
+                if let Some(score) = score {
+                    own.push((score, advisory.data_source.clone()));
                 }
                 continue;
             }
             let Some(level) = SeverityLevel::from_label(&entry.score) else {
                 continue;
             };
-            let source = format!("{}-severity", entry.kind.to_ascii_lowercase());
-            let slot = if is_distro_record(advisory) {
-                &mut distro_label
-            } else {
-                &mut other_label
-            };
-            if slot.as_ref().is_none_or(|(known, _)| level > *known) {
-                *slot = Some((
+            match entry.kind.as_str() {
+                "Debian" => keep_highest(
+                    &mut distro_label,
                     level,
-                    if entry.kind == "Debian" {
-                        "debian-urgency".to_owned()
+                    "debian-urgency".to_owned(),
+                    &advisory.data_source,
+                ),
+                "Ubuntu" => keep_highest(
+                    &mut distro_label,
+                    level,
+                    "ubuntu-priority".to_owned(),
+                    &advisory.data_source,
+                ),
+                kind => {
+                    let source = format!("{}-severity", kind.to_ascii_lowercase());
+                    let slot = if is_distro_record(advisory) {
+                        &mut distro_label
                     } else {
-                        source
-                    },
-                ));
+                        &mut other_label
+                    };
+                    keep_highest(slot, level, source, &advisory.data_source);
+                }
+            }
+        }
+        // Ubuntu's priority of the matched package (`untriaged` is none).
+        for affected in matched_entries() {
+            if let Some(level) = affected
+                .ecosystem_specific
+                .as_ref()
+                .and_then(|specific| specific.get("ubuntu_priority"))
+                .and_then(Value::as_str)
+                .and_then(SeverityLevel::from_label)
+            {
+                keep_highest(
+                    &mut distro_label,
+                    level,
+                    "ubuntu-priority".to_owned(),
+                    &advisory.data_source,
+                );
             }
         }
         let label = advisory
@@ -734,28 +974,93 @@ fn severity_of(
             .and_then(|specific| specific.get("severity"))
             .and_then(Value::as_str)
             .and_then(SeverityLevel::from_label);
-        if let Some(level) = label
-            && other_label.as_ref().is_none_or(|(known, _)| level > *known)
-        {
-            other_label = Some((level, "database-specific-severity".to_owned()));
+        if let Some(level) = label {
+            keep_highest(
+                &mut other_label,
+                level,
+                "database-specific-severity".to_owned(),
+                &advisory.data_source,
+            );
         }
     }
-    let best = vectors.into_iter().max_by(|a, b| {
-        version_rank(&a.version)
-            .cmp(&version_rank(&b.version))
-            .then_with(|| a.base_score.total_cmp(&b.base_score))
-    });
-    if let Some((level, source)) = distro_label {
-        return (level, Some(source), best);
+    let mut tiers: [Vec<(CvssScore, String)>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    for cve in cves {
+        for metric in &cve.metrics {
+            let score = cvss_score(&metric.vector);
+            vectors.push(CvssVector {
+                origin: metric.tier.as_str().to_owned(),
+                source: metric.source.clone(),
+                kind: Some(metric.kind.clone()),
+                cve: Some(cve.id.clone()),
+                version: metric.version.clone(),
+                vector: metric.vector.clone(),
+                base_score: score.as_ref().map(|score| score.base_score),
+                stated_score: metric.base_score,
+            });
+            let slot = match metric.tier {
+                MetricTier::Nvd => &mut tiers[0],
+                MetricTier::Cna => &mut tiers[1],
+                MetricTier::Adp => &mut tiers[2],
+            };
+            if let Some(score) = score {
+                slot.push((score, metric.source.clone()));
+            }
+        }
     }
-    if let Some(score) = &best {
+    let best = |candidates: Vec<(CvssScore, String)>| {
+        candidates.into_iter().max_by(|a, b| {
+            version_rank(&a.0.version)
+                .cmp(&version_rank(&b.0.version))
+                .then_with(|| a.0.base_score.total_cmp(&b.0.base_score))
+        })
+    };
+    let own_best = best(own);
+    let outcome = |level, source: String, provider: String, cvss| SeverityOutcome {
+        level,
+        source: Some(source),
+        provider: Some(provider),
+        cvss,
+        vectors: Vec::new(),
+    };
+    let mut result = if let Some((level, source, provider)) = distro_label {
+        outcome(level, source, provider, own_best.map(|(score, _)| score))
+    } else if let Some((score, provider)) = own_best {
         let level = SeverityLevel::from_cvss_score(score.base_score, score.version == "2.0");
-        return (level, Some(format!("cvss-v{}", score.version)), best);
-    }
-    if let Some((level, source)) = other_label {
-        return (level, Some(source), None);
-    }
-    (SeverityLevel::Unknown, None, None)
+        outcome(
+            level,
+            format!("cvss-v{}", score.version),
+            provider,
+            Some(score),
+        )
+    } else if let Some((level, source, provider)) = other_label {
+        outcome(level, source, provider, None)
+    } else {
+        let [nvd, cna, adp] = tiers;
+        let decided = [("nvd", nvd), ("cna", cna), ("adp", adp)]
+            .into_iter()
+            .find_map(|(tier, candidates)| best(candidates).map(|found| (tier, found)));
+        match decided {
+            Some((tier, (score, provider))) => {
+                let level =
+                    SeverityLevel::from_cvss_score(score.base_score, score.version == "2.0");
+                outcome(
+                    level,
+                    format!("{tier}-cvss-v{}", score.version),
+                    provider,
+                    Some(score),
+                )
+            }
+            None => SeverityOutcome {
+                level: SeverityLevel::Unknown,
+                source: None,
+                provider: None,
+                cvss: None,
+                vectors: Vec::new(),
+            },
+        }
+    };
+    result.vectors = vectors;
+    result
 }
 
 fn version_rank(version: &str) -> u8 {

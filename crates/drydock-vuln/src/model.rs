@@ -80,6 +80,39 @@ impl Advisory {
             .chain(self.upstream.iter().map(String::as_str))
             .filter(|id| id.starts_with("CVE-"))
     }
+
+    /// The CVEs whose NVD / CVE record data applies to this record: those
+    /// of [`Advisory::cve_ids`]; when there are none and the record is a
+    /// distribution's (Ubuntu, AlmaLinux, Rocky Linux, Red Hat), the CVE an
+    /// `UBUNTU-CVE-…` id is named after and the CVEs in `related` (where
+    /// Ubuntu's older records and the RHEL family's notices list the CVEs
+    /// they fix; elsewhere `related` means "not the same vulnerability").
+    /// Sorted, unique.
+    pub fn described_cves(&self) -> Vec<String> {
+        let mut cves: Vec<String> = self.cve_ids().map(str::to_owned).collect();
+        let distro_notice = self.affected.iter().any(|affected| {
+            matches!(
+                affected.package.ecosystem_base(),
+                "Ubuntu" | "AlmaLinux" | "Rocky Linux" | "Red Hat"
+            )
+        });
+        if cves.is_empty() && distro_notice {
+            if let Some(cve) = self.id.strip_prefix("UBUNTU-")
+                && crate::cve::is_cve_id(cve)
+            {
+                cves.push(cve.to_owned());
+            }
+            cves.extend(
+                self.related
+                    .iter()
+                    .filter(|id| crate::cve::is_cve_id(id))
+                    .cloned(),
+            );
+        }
+        cves.sort();
+        cves.dedup();
+        cves
+    }
 }
 
 /// `severity[]`: a CVSS vector or an ecosystem's label.

@@ -4,9 +4,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use crate::cve::CveRecord;
 use crate::database::{Metadata, SCHEMA_VERSION};
 use crate::error::DbError;
 use crate::model::{Advisory, Epss, KevEntry, normalize_name};
+
+/// The CVE records of a generation (JSON lines sorted by id, with an index
+/// in the shards' format keyed by CVE id).
+pub(crate) const CVE_FILE: &str = "cve.jsonl";
 
 const CURRENT: &str = "CURRENT";
 const GENERATION_PREFIX: &str = "gen-";
@@ -372,7 +377,10 @@ pub(crate) fn read_records(
 }
 
 /// Parses the record lines [`read_records`] returned.
-pub(crate) fn parse_records(path: &Path, bytes: &[u8]) -> Result<Vec<Advisory>, DbError> {
+pub(crate) fn parse_records<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<Vec<T>, DbError> {
     // Valid UTF-8 (the usual case): checked once, then parsed as `str`,
     // which skips serde_json's per-string UTF-8 validation.
     if let Ok(text) = std::str::from_utf8(bytes) {
@@ -426,6 +434,8 @@ pub(crate) fn lock(dir: &Path) -> Result<WriterLock, DbError> {
 /// Everything a generation holds.
 pub(crate) struct Contents<'a> {
     pub(crate) metadata: Metadata,
+    /// CVE records, sorted by id.
+    pub(crate) cves: Vec<&'a CveRecord>,
     pub(crate) shards: BTreeMap<String, Vec<&'a Advisory>>,
     pub(crate) kev: Vec<&'a KevEntry>,
     pub(crate) epss: Vec<(&'a String, &'a Epss)>,
@@ -539,6 +549,9 @@ pub(crate) fn write_generation(dir: &Path, mut contents: Contents<'_>) -> Result
             Ok(())
         })?;
     }
+    if !contents.cves.is_empty() {
+        write_cves(&generation.join(CVE_FILE), &contents.cves)?;
+    }
     write_file(&generation.join("metadata.json"), |out| {
         serde_json::to_writer_pretty(out, &contents.metadata).map_err(std::io::Error::other)
     })?;
@@ -602,4 +615,38 @@ fn sync_dir(path: &Path) -> Result<(), DbError> {
     fs_err::File::open(path)
         .and_then(|dir| dir.sync_all())
         .map_err(write_error(path))
+}
+
+/// Writes the CVE records (sorted by id) and their index.
+fn write_cves(path: &Path, records: &[&CveRecord]) -> Result<(), DbError> {
+    let mut offsets: Vec<u64> = Vec::with_capacity(records.len().saturating_add(1));
+    let mut names: HashMap<String, Vec<u32>> = HashMap::with_capacity(records.len());
+    write_file(path, |out| {
+        let mut offset = 0_u64;
+        let mut line = Vec::new();
+        for (number, record) in records.iter().enumerate() {
+            offsets.push(offset);
+            line.clear();
+            serde_json::to_writer(&mut line, record).map_err(std::io::Error::other)?;
+            line.push(b'\n');
+            out.write_all(&line)?;
+            offset += line.len() as u64;
+            let number = u32::try_from(number).map_err(std::io::Error::other)?;
+            names.entry(record.id.clone()).or_default().push(number);
+        }
+        offsets.push(offset);
+        Ok(())
+    })?;
+    write_index(&index_path(path), &offsets, &names)
+}
+
+/// Every CVE record of a generation (for the next import's merge).
+pub(crate) fn read_all_cves(generation: &Path) -> Result<Vec<CveRecord>, DbError> {
+    let path = generation.join(CVE_FILE);
+    let bytes = match fs_err::read(&path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(read_error(&path)(error)),
+    };
+    parse_records(&path, &bytes)
 }

@@ -42,7 +42,7 @@ fn rematch_fleet(db_dir: &Path, store: Option<String>) -> anyhow::Result<()> {
 
 #[derive(Subcommand)]
 enum DbCommand {
-    /// Import OSV JSON files, directories and all.zip archives, the Debian security tracker JSON, Alpine/Wolfi secdb JSON, CISA KEV JSON and FIRST EPSS CSV (atomic: all or nothing)
+    /// Import OSV JSON files, directories and all.zip archives, the Debian security tracker JSON, Alpine/Wolfi secdb JSON, CISA KEV JSON, FIRST EPSS CSV, NVD CVE API 2.0 JSON and CVE JSON 5 records (atomic: all or nothing)
     Import {
         /// Files or directories (formats detected from content)
         #[arg(required = true, value_name = "PATH")]
@@ -130,6 +130,22 @@ fn write_import(
     if report.epss_entries > 0 {
         writeln!(out, "EPSS: {} scores", report.epss_entries)?;
     }
+    if report.cve_records > 0 {
+        writeln!(
+            out,
+            "CVE records: {} read ({} CVSS vectors), {} in the database",
+            report.cve_records, report.cvss_vectors, report.total_cve_records
+        )?;
+    }
+    for rejected in &report.cvss_rejected {
+        writeln!(out, "warning: CVSS vector refused, not used: {rejected}")?;
+    }
+    for mismatch in &report.cvss_score_mismatches {
+        writeln!(
+            out,
+            "warning: stated CVSS score differs from drydock's: {mismatch}"
+        )?;
+    }
     writeln!(
         out,
         "database `{}`: {} records",
@@ -187,6 +203,13 @@ fn write_status(
             out,
             "\nKEV   catalog {} ({}), {} CVEs, imported {}",
             kev.catalog_version, kev.date_released, kev.count, kev.last_import
+        )?;
+    }
+    if let Some(cve) = &status.cve {
+        writeln!(
+            out,
+            "CVE   {} records ({} with CVSS), imported {}",
+            cve.count, cve.with_cvss, cve.last_import
         )?;
     }
     if let Some(epss) = &status.epss {

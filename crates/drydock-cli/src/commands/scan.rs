@@ -3,7 +3,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use drydock_ops::{SbomSettings, ScanSettings};
-use drydock_vuln::{ReportFormat, SeverityLevel};
+use drydock_vuln::{ReportFormat, SeverityLevel, TableOptions};
 
 #[derive(Args)]
 pub(crate) struct ScanArgs {
@@ -27,6 +27,9 @@ pub(crate) struct ScanArgs {
     /// List the findings VEX suppressed
     #[arg(long)]
     show_suppressed: bool,
+    /// Table: add a SEVERITY-SOURCE column (where each severity came from and who assigned it)
+    #[arg(long)]
+    show_severity_source: bool,
     /// The vulnerability database directory [default: $DRYDOCK_DB_DIR, else $XDG_DATA_HOME/drydock/db]
     #[arg(long, value_name = "DIR")]
     db_dir: Option<PathBuf>,
@@ -46,6 +49,7 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         only_fixed,
         vex,
         show_suppressed,
+        show_severity_source,
         db_dir,
         platform,
         registry,
@@ -79,6 +83,16 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         }
     }
     crate::output::emit(output.as_deref(), |out| {
+        if format == ReportFormat::Table {
+            let options = TableOptions {
+                severity_source: show_severity_source,
+            };
+            return Ok(drydock_vuln::report::write_table_with(
+                &outcome.result,
+                options,
+                out,
+            )?);
+        }
         Ok(format.write(&outcome.result, out)?)
     })?;
     let tripped = fail_on.is_some_and(|threshold| {

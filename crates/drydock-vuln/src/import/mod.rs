@@ -2,6 +2,7 @@
 //! into the current records (by id, newer `modified` wins) and writes a new
 //! generation. Any unreadable input fails the whole import before anything
 //! is written.
+mod cverecords;
 mod debian;
 mod epss;
 mod kev;
@@ -15,8 +16,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::cve::CveRecord;
 use crate::database::{
-    Database, EpssStatus, KevStatus, Metadata, SourceStatus, compute_status, shard_records,
+    CveStatus, Database, EpssStatus, KevStatus, Metadata, SourceStatus, compute_status,
+    shard_records,
 };
 use crate::error::{DbError, ImportError};
 use crate::model::{Advisory, Epss, KevEntry};
@@ -41,6 +44,18 @@ pub struct ImportReport {
     pub kept_newer: usize,
     pub kev_entries: usize,
     pub epss_entries: usize,
+    /// NVD / CVE JSON 5 records read from the inputs.
+    pub cve_records: usize,
+    /// CVSS vectors in those records.
+    pub cvss_vectors: usize,
+    /// Vectors drydock's CVSS code refuses (`CVE-…: vector: reason`): kept
+    /// in the record, never used for a severity.
+    pub cvss_rejected: Vec<String>,
+    /// Vectors whose score, recomputed by drydock, differs from the score
+    /// the file states by more than 0.05 (`CVE-…: vector: file X, drydock Y`).
+    pub cvss_score_mismatches: Vec<String>,
+    /// CVE records in the database afterwards.
+    pub total_cve_records: usize,
     /// Records read per data source.
     pub per_source: BTreeMap<String, usize>,
     /// Records in the database afterwards.
@@ -60,6 +75,7 @@ pub(crate) enum Parsed {
         score_date: String,
         entries: Vec<(String, Epss)>,
     },
+    Cves(Vec<cverecords::Parsed>),
 }
 
 /// Inserts `advisory` unless a record with the same id and a newer
@@ -125,6 +141,12 @@ impl Database {
             .epss_entries()
             .map(|(cve, epss)| (cve.clone(), *epss))
             .collect();
+        let mut cves: HashMap<String, CveRecord> = current
+            .all_cve_records()?
+            .into_iter()
+            .map(|record| (record.id.clone(), record))
+            .collect();
+        let mut cves_touched = false;
         let mut kev_status = previous_status.kev.clone();
         let mut epss_status = previous_status.epss.clone();
         let mut touched_sources = std::collections::BTreeSet::new();
@@ -161,6 +183,16 @@ impl Database {
                         count: kev.len(),
                         last_import: now_text.clone(),
                     });
+                }
+                Parsed::Cves(records) => {
+                    cves_touched = true;
+                    for (record, origin) in records {
+                        report.cve_records += 1;
+                        check_scores(&record, &mut report);
+                        cves.entry(record.id.clone())
+                            .or_insert_with(|| CveRecord::empty(&record.id))
+                            .merge(record, origin);
+                    }
                 }
                 Parsed::Epss {
                     model_version,
@@ -207,8 +239,31 @@ impl Database {
                 }
             })
             .collect();
-        let status = compute_status(&records, Some(now_text), sources, kev_status, epss_status);
+        let mut cves: Vec<CveRecord> = cves.into_values().collect();
+        cves.sort_by(|a, b| a.id.cmp(&b.id));
+        report.total_cve_records = cves.len();
+        let cve_status = if cves.is_empty() {
+            None
+        } else {
+            Some(CveStatus {
+                count: cves.len(),
+                with_cvss: cves.iter().filter(|cve| !cve.metrics.is_empty()).count(),
+                last_import: match (&previous_status.cve, cves_touched) {
+                    (Some(previous), false) => previous.last_import.clone(),
+                    _ => now_text.clone(),
+                },
+            })
+        };
+        let status = compute_status(
+            &records,
+            Some(now_text),
+            sources,
+            kev_status,
+            epss_status,
+            cve_status,
+        );
         let contents = crate::storage::Contents {
+            cves: cves.iter().collect(),
             metadata: Metadata {
                 status,
                 shards: BTreeMap::new(),
@@ -301,7 +356,7 @@ pub(crate) fn read_bytes(
     report.inputs += 1;
     if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
         report.inputs = report.inputs.saturating_sub(1);
-        return read_zip(path, bytes, now, parsed, report);
+        return read_zip(path, bytes, now, parsed, report, 0);
     }
     if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut decoded = Vec::new();
@@ -356,6 +411,27 @@ pub mod fuzzing {
             .unwrap_or_default()
     }
 
+    /// NVD CVE API 2.0 JSON (a page or a bare `cve` object) or a CVE JSON
+    /// 5 record: the CVE records it holds.
+    pub fn cve_records(bytes: &[u8]) -> Vec<crate::cve::CveRecord> {
+        let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+            return Vec::new();
+        };
+        let Some(object) = value.as_object() else {
+            return Vec::new();
+        };
+        let parsed = if super::cverecords::looks_like_cve5(object) {
+            super::cverecords::parse_cve5("fuzz", &value).map(|record| vec![record])
+        } else if super::cverecords::looks_like_nvd_response(object) {
+            super::cverecords::parse_nvd_response("fuzz", &value)
+        } else {
+            super::cverecords::parse_nvd_cve("fuzz", &value).map(|record| vec![record])
+        };
+        parsed
+            .map(|records| records.into_iter().map(|(record, _)| record).collect())
+            .unwrap_or_default()
+    }
+
     /// Any input `db import` accepts (zip, gzip, every format by content).
     pub fn any_input(bytes: &[u8]) -> usize {
         let mut parsed = Vec::new();
@@ -369,6 +445,7 @@ pub mod fuzzing {
                 Parsed::Advisories(advisories) => advisories.len(),
                 Parsed::Kev { entries, .. } => entries.len(),
                 Parsed::Epss { entries, .. } => entries.len(),
+                Parsed::Cves(records) => records.len(),
             })
             .sum()
     }
@@ -391,6 +468,27 @@ fn parse_document(path: &str, bytes: &[u8], now: &str) -> Result<Parsed, ImportE
             path: path.to_owned(),
         });
     }
+    // NVD / CVE JSON 5 input, sniffed from its first keys (as NVD and the
+    // CVE Program write them): typed parse, skipping what is not kept.
+    if body.starts_with(b"{") {
+        let head = body.get(..body.len().min(512)).unwrap_or_default();
+        let has = |needle: &[u8]| head.windows(needle.len()).any(|window| window == needle);
+        if (has(b"\"CVE_RECORD\"") || has(b"\"cveMetadata\""))
+            && let Some(record) = cverecords::typed::cve5(body)
+        {
+            return Ok(Parsed::Cves(vec![record]));
+        }
+        if (has(b"\"resultsPerPage\"") || has(b"\"NVD_CVE\""))
+            && let Some(records) = cverecords::typed::nvd_page(body)
+        {
+            return Ok(Parsed::Cves(records));
+        }
+        if (has(b"\"sourceIdentifier\"") || has(b"\"vulnStatus\""))
+            && let Some(record) = cverecords::typed::nvd_cve(body)
+        {
+            return Ok(Parsed::Cves(vec![record]));
+        }
+    }
     // Fast path for the common case, one OSV record per file: typed parse
     // in one pass. Anything else (or a broken record, for its error) goes
     // through the generic detection below.
@@ -404,10 +502,19 @@ fn parse_document(path: &str, bytes: &[u8], now: &str) -> Result<Parsed, ImportE
         path: path.to_owned(),
         source,
     })?;
+    if cverecords::is_cvelist_delta(&value) {
+        return Ok(Parsed::Cves(Vec::new()));
+    }
     match &value {
         Value::Array(_) => osv::parse_many(path, value).map(Parsed::Advisories),
         Value::Object(object) => {
-            if object.contains_key("id") && object.contains_key("modified") {
+            if cverecords::looks_like_cve5(object) {
+                cverecords::parse_cve5(path, &value).map(|record| Parsed::Cves(vec![record]))
+            } else if cverecords::looks_like_nvd_response(object) {
+                cverecords::parse_nvd_response(path, &value).map(Parsed::Cves)
+            } else if cverecords::looks_like_nvd_cve(object) {
+                cverecords::parse_nvd_cve(path, &value).map(|record| Parsed::Cves(vec![record]))
+            } else if object.contains_key("id") && object.contains_key("modified") {
                 osv::parse_one(path, value).map(|advisory| Parsed::Advisories(vec![advisory]))
             } else if object.contains_key("vulnerabilities")
                 && (object.contains_key("catalogVersion") || object.contains_key("title"))
@@ -439,6 +546,7 @@ fn read_zip(
     now: &str,
     parsed: &mut Vec<Parsed>,
     report: &mut ImportReport,
+    depth: u8,
 ) -> Result<(), ImportError> {
     let zip_error = |source| ImportError::Zip {
         path: path.to_owned(),
@@ -455,7 +563,13 @@ fn read_zip(
             continue;
         }
         let name = format!("{path}: {}", entry.name());
-        if !entry.name().to_ascii_lowercase().ends_with(".json") {
+        let extension = std::path::Path::new(entry.name())
+            .extension()
+            .map(std::ffi::OsStr::to_ascii_lowercase);
+        // A zip inside the zip (the CVE Program's bulk download wraps
+        // `cves.zip`), one level deep.
+        let nested = depth == 0 && extension.as_deref() == Some("zip".as_ref());
+        if !(extension.as_deref() == Some("json".as_ref()) || nested) {
             continue;
         }
         let declared = entry.size();
@@ -506,6 +620,10 @@ fn read_zip(
                 path: name,
                 limit: MAX_INPUT_BYTES,
             });
+        }
+        if nested {
+            read_zip(&name, content, now, parsed, report, depth + 1)?;
+            continue;
         }
         report.inputs += 1;
         parsed.push(parse_document(&name, &content, now)?);
@@ -571,6 +689,29 @@ fn inflate(
         let stuck = before == (inflater.total_in(), inflater.total_out());
         if (all_read || stuck) && out.len() < out.capacity() {
             return Err(invalid("truncated deflate data".to_owned()));
+        }
+    }
+}
+
+/// Recomputes every vector's base score with drydock's CVSS code and
+/// records the ones it refuses or scores differently from the file.
+fn check_scores(record: &CveRecord, report: &mut ImportReport) {
+    for metric in &record.metrics {
+        report.cvss_vectors += 1;
+        match crate::cvss::score(&metric.vector) {
+            Err(error) => report
+                .cvss_rejected
+                .push(format!("{}: `{}`: {error}", record.id, metric.vector)),
+            Ok(score) => {
+                if let Some(stated) = metric.base_score
+                    && (stated - score.base_score).abs() > 0.05
+                {
+                    report.cvss_score_mismatches.push(format!(
+                        "{}: `{}`: file {stated}, drydock {}",
+                        record.id, metric.vector, score.base_score
+                    ));
+                }
+            }
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::finding::{ScanResult, SeverityLevel};
 
 pub use cyclonedx::write_cyclonedx_json;
 pub use sarif::write_sarif;
-pub use table::write_table;
+pub use table::{TableOptions, write_table, write_table_with};
 
 /// Version of the scan JSON document.
 pub const SCAN_JSON_SCHEMA_VERSION: &str = "1";
