@@ -41,6 +41,7 @@ pub struct Client {
     context: Option<String>,
     agent: ureq::Agent,
     auth: Auth,
+    headers: Vec<(String, String)>,
     pub(crate) page_size: u32,
 }
 
@@ -122,6 +123,7 @@ impl Client {
                 origin,
                 file: token_file,
             },
+            headers: Vec::new(),
         }))
     }
 
@@ -151,6 +153,7 @@ impl Client {
             context: connection.context,
             agent: ureq::Agent::new_with_config(config),
             auth: connection.auth,
+            headers: connection.headers,
             page_size: DEFAULT_PAGE_SIZE,
         }
     }
@@ -249,6 +252,9 @@ impl Client {
         }
         if let Some(value) = authorization {
             request = request.header("Authorization", value);
+        }
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
         }
         let mut response = request.call().map_err(|e| self.transport_error(e))?;
         let code = response.status().as_u16();

@@ -1,6 +1,8 @@
 //! Kubeconfig files (`apiVersion: v1`, `kind: Config`): clusters, users,
 //! contexts and `current-context`, resolved into what a [`crate::Client`]
 //! needs to connect.
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -96,6 +98,14 @@ struct RawUser {
     password: Option<String>,
     exec: Option<ExecConfig>,
     auth_provider: Option<serde_yaml::Value>,
+    #[serde(rename = "as")]
+    impersonate: Option<String>,
+    #[serde(rename = "as-uid")]
+    impersonate_uid: Option<String>,
+    #[serde(rename = "as-groups", deserialize_with = "nullable")]
+    impersonate_groups: Vec<String>,
+    #[serde(rename = "as-user-extra", deserialize_with = "nullable")]
+    impersonate_extra: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -126,6 +136,8 @@ pub(crate) struct Connection {
     pub(crate) insecure: bool,
     pub(crate) client_cert: Option<ClientCert>,
     pub(crate) auth: Auth,
+    /// `Impersonate-*` headers (`as`, `as-uid`, `as-groups`, `as-user-extra`).
+    pub(crate) headers: Vec<(String, String)>,
 }
 
 impl KubeConfig {
@@ -277,7 +289,10 @@ impl KubeConfig {
 
         let mut client_cert = None;
         let mut auth = Auth::Anonymous;
+        let mut headers = Vec::new();
         if let Some(user) = user {
+            headers = impersonation(&user.user)
+                .map_err(|reason| invalid(format!("user `{}`: {reason}", user.name)))?;
             let raw = &user.user;
             if raw.auth_provider.is_some() {
                 return Err(invalid(format!(
@@ -379,6 +394,7 @@ impl KubeConfig {
             insecure,
             client_cert,
             auth,
+            headers,
         })
     }
 
@@ -391,6 +407,51 @@ impl KubeConfig {
             PathBuf::from(command)
         }
     }
+}
+
+/// The `Impersonate-*` headers of `as`, `as-uid`, `as-groups` and `as-user-extra`.
+fn impersonation(user: &RawUser) -> Result<Vec<(String, String)>, String> {
+    let mut headers = Vec::new();
+    let Some(name) = user.impersonate.as_deref().filter(|n| !n.is_empty()) else {
+        if !user.impersonate_groups.is_empty()
+            || !user.impersonate_extra.is_empty()
+            || user.impersonate_uid.is_some()
+        {
+            return Err("`as-groups`, `as-uid` or `as-user-extra` without `as`".into());
+        }
+        return Ok(headers);
+    };
+    headers.push(("Impersonate-User".to_owned(), name.to_owned()));
+    if let Some(uid) = &user.impersonate_uid {
+        headers.push(("Impersonate-Uid".to_owned(), uid.clone()));
+    }
+    for group in &user.impersonate_groups {
+        headers.push(("Impersonate-Group".to_owned(), group.clone()));
+    }
+    for (key, values) in &user.impersonate_extra {
+        // Header names are tokens: anything else in the key is percent-encoded.
+        let mut encoded = String::new();
+        for byte in key.bytes() {
+            if byte.is_ascii_alphanumeric() || b"-!#$&'*+.^_`|~".contains(&byte) {
+                encoded.push(char::from(byte));
+            } else {
+                let _ = write!(encoded, "%{byte:02X}");
+            }
+        }
+        for value in values {
+            headers.push((format!("Impersonate-Extra-{encoded}"), value.clone()));
+        }
+    }
+    if let Some((_, bad)) = headers
+        .iter()
+        .find(|(_, value)| value.chars().any(char::is_control))
+    {
+        return Err(format!(
+            "impersonation value `{}` holds control characters",
+            bad.escape_debug()
+        ));
+    }
+    Ok(headers)
 }
 
 /// `*-data` fields: base64 of the PEM text.

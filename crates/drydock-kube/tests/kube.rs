@@ -1335,3 +1335,51 @@ fn throttling_and_server_errors_are_retried_then_reported() {
     );
     assert_eq!(pod_list_requests(&server).len(), 4);
 }
+
+#[test]
+fn impersonation_headers_follow_as_and_as_groups() {
+    let server = FakeApiServer::start(&realistic_cluster());
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Acting as the limited user: its RBAC applies.
+    let limited = client_for(
+        &server,
+        dir.path(),
+        &format!("token: {KUBE_TOKEN}\nas: drydock-limited"),
+    );
+    let err = limited.list_containers(None).expect_err("403");
+    assert!(
+        err.to_string()
+            .contains("User \"drydock-limited\" cannot list resource \"pods\""),
+        "{err}"
+    );
+    assert_eq!(
+        limited
+            .list_containers(Some("default"))
+            .expect("default")
+            .len(),
+        4
+    );
+    // Acting as an unknown user in system:masters: everything.
+    server.clear_requests();
+    let user = format!(
+        "token: {KUBE_TOKEN}\nas: jane\nas-uid: \"1042\"\nas-groups: [system:masters, ops]\nas-user-extra:\n  reason: [inventory]"
+    );
+    let containers = client_for(&server, dir.path(), &user)
+        .list_containers(None)
+        .expect("list");
+    assert_eq!(containers.len(), 19);
+    assert!(
+        server.requests().iter().all(|r| r.impersonated
+            == Some(("jane".into(), vec!["system:masters".into(), "ops".into()])))
+    );
+    // The same user without the group has no rights.
+    let user = format!("token: {KUBE_TOKEN}\nas: jane");
+    let err = client_for(&server, dir.path(), &user)
+        .list_containers(None)
+        .expect_err("403");
+    assert!(err.to_string().contains("User \"jane\""), "{err}");
+    // Groups without a user are refused before any request.
+    let config = load(dir.path(), &server.kubeconfig("token: x\nas-groups: [ops]"));
+    let err = Client::from_kubeconfig(&config, None).expect_err("invalid");
+    assert!(err.to_string().contains("without `as`"), "{err}");
+}
