@@ -138,6 +138,52 @@ pub(crate) struct Connection {
     pub(crate) auth: Auth,
     /// `Impersonate-*` headers (`as`, `as-uid`, `as-groups`, `as-user-extra`).
     pub(crate) headers: Vec<(String, String)>,
+    /// The exec plugin the credential came from, to run again when the
+    /// server rejects it.
+    pub(crate) exec: Option<ExecSource>,
+}
+
+/// An exec credential plugin with everything needed to run it again.
+#[derive(Clone, Debug)]
+pub(crate) struct ExecSource {
+    plugin: ExecConfig,
+    kubeconfig: PathBuf,
+    user: String,
+    server: String,
+    certificate_authority_data: Option<String>,
+    insecure: bool,
+    program: PathBuf,
+}
+
+impl ExecSource {
+    /// Run the plugin: its token and/or client certificate.
+    pub(crate) fn credential(&self) -> Result<(Option<String>, Option<ClientCert>), KubeError> {
+        let cluster = exec::ClusterInfo {
+            server: &self.server,
+            certificate_authority_data: self.certificate_authority_data.clone(),
+            insecure: self.insecure,
+        };
+        let credential = exec::run(&self.plugin, &self.kubeconfig, &self.user, &cluster, |_| {
+            self.program.clone()
+        })?;
+        let cert = match credential.client_certificate {
+            Some((cert, key)) => {
+                let origin = format!(
+                    "kubeconfig `{}`, user `{}`: exec plugin `{}`",
+                    self.kubeconfig.display(),
+                    self.user,
+                    self.plugin.command
+                );
+                Some(client_certificate(
+                    &origin,
+                    cert.as_bytes(),
+                    key.as_bytes(),
+                )?)
+            }
+            None => None,
+        };
+        Ok((credential.token, cert))
+    }
 }
 
 impl KubeConfig {
@@ -290,6 +336,7 @@ impl KubeConfig {
         let mut client_cert = None;
         let mut auth = Auth::Anonymous;
         let mut headers = Vec::new();
+        let mut exec_source = None;
         if let Some(user) = user {
             headers = impersonation(&user.user)
                 .map_err(|reason| invalid(format!("user `{}`: {reason}", user.name)))?;
@@ -358,32 +405,25 @@ impl KubeConfig {
                 };
             }
             if let Some(plugin) = &raw.exec {
-                let cluster_info = exec::ClusterInfo {
-                    server: &server,
+                let source = ExecSource {
+                    plugin: plugin.clone(),
+                    kubeconfig: self.path.clone(),
+                    user: user.name.clone(),
+                    server: server.clone(),
                     certificate_authority_data: ca_pem
                         .as_deref()
                         .map(|pem| base64::engine::general_purpose::STANDARD.encode(pem)),
                     insecure,
+                    program: self.resolve_command(&plugin.command),
                 };
-                let credential = exec::run(plugin, &self.path, &user.name, &cluster_info, |p| {
-                    self.resolve_command(p)
-                })?;
-                if let Some(token) = credential.token {
+                let (token, cert) = source.credential()?;
+                if let Some(token) = token {
                     auth = Auth::Token(token);
                 }
-                if let Some((cert, key)) = credential.client_certificate {
-                    let plugin_origin = format!(
-                        "kubeconfig `{}`, user `{}`: exec plugin `{}`",
-                        self.path.display(),
-                        user.name,
-                        plugin.command
-                    );
-                    client_cert = Some(client_certificate(
-                        &plugin_origin,
-                        cert.as_bytes(),
-                        key.as_bytes(),
-                    )?);
+                if cert.is_some() {
+                    client_cert = cert;
                 }
+                exec_source = Some(source);
             }
         }
 
@@ -395,6 +435,7 @@ impl KubeConfig {
             client_cert,
             auth,
             headers,
+            exec: exec_source,
         })
     }
 

@@ -1383,3 +1383,41 @@ fn impersonation_headers_follow_as_and_as_groups() {
     let err = Client::from_kubeconfig(&config, None).expect_err("invalid");
     assert!(err.to_string().contains("without `as`"), "{err}");
 }
+
+#[test]
+fn a_rejected_exec_credential_is_renewed_once() {
+    let server = FakeApiServer::start(&realistic_cluster());
+    let dir = tempfile::tempdir().expect("temp dir");
+    // The first run hands out an expired token, later runs the valid one.
+    write_plugin(
+        dir.path(),
+        "rotating",
+        "cd \"$(dirname \"$0\")\"; echo run >> runs\nif [ \"$(wc -l < runs)\" -eq 1 ]; then t=expired; else t=\"$EXTRA\"; fi\nprintf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"%s\"}}' \"$t\"",
+    );
+    let user = format!(
+        "exec:\n  apiVersion: client.authentication.k8s.io/v1\n  command: ./rotating\n  interactiveMode: Never\n  env: [{{name: EXTRA, value: {KUBE_TOKEN}}}]"
+    );
+    let client = client_for(&server, dir.path(), &user);
+    assert_eq!(client.list_containers(None).expect("list").len(), 19);
+    let runs = std::fs::read_to_string(dir.path().join("runs")).expect("runs");
+    assert_eq!(runs.lines().count(), 2);
+    let statuses: Vec<u16> = pod_list_requests(&server)
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, vec![401, 200]);
+
+    // A plugin whose every token is rejected: one renewal, then the 401.
+    write_plugin(
+        dir.path(),
+        "always-bad",
+        "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"bad\"}}'",
+    );
+    server.clear_requests();
+    let user = "exec:\n  apiVersion: client.authentication.k8s.io/v1\n  command: ./always-bad\n  interactiveMode: Never";
+    let err = client_for(&server, dir.path(), user)
+        .list_containers(None)
+        .expect_err("401");
+    assert!(matches!(err, KubeError::Unauthorized { .. }), "{err:?}");
+    assert_eq!(pod_list_requests(&server).len(), 2);
+}
