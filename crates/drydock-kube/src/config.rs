@@ -300,13 +300,17 @@ impl KubeConfig {
                 cluster.name
             )));
         }
-        if raw.tls_server_name.is_some() {
+        if raw
+            .tls_server_name
+            .as_deref()
+            .is_some_and(|s| !s.is_empty())
+        {
             return Err(invalid(format!(
                 "cluster `{}`: `tls-server-name` is not supported",
                 cluster.name
             )));
         }
-        if raw.proxy_url.is_some() {
+        if raw.proxy_url.as_deref().is_some_and(|s| !s.is_empty()) {
             return Err(invalid(format!(
                 "cluster `{}`: `proxy-url` is not supported",
                 cluster.name

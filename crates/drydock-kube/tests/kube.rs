@@ -689,12 +689,17 @@ fn failing_exec_plugins_are_clear_errors() {
         (
             "./missing-plugin",
             "client.authentication.k8s.io/v1",
-            "cannot be started",
+            "cannot be started: No such file or directory (os error 2) (install it)",
         ),
         (
             "./fails",
             "client.authentication.k8s.io/v1alpha1",
             "asks for apiVersion `client.authentication.k8s.io/v1alpha1`",
+        ),
+        (
+            "./fails",
+            "client.authentication.k8s.io/v1\n  interactiveMode: Always",
+            "needs an interactive terminal",
         ),
     ];
     for (command, version, expected) in cases {
@@ -798,6 +803,14 @@ fn malformed_kubeconfigs_are_clear_errors() {
         (
             "clusters:\n- name: c\n  cluster:\n    server: 127.0.0.1:6443\ncontexts:\n- name: x\n  context: {cluster: c}\ncurrent-context: x\n".into(),
             "server `127.0.0.1:6443` is not an http(s) URL".into(),
+        ),
+        (
+            "clusters:\n- name: c\n  cluster:\n    server: https://10.0.0.1\n    tls-server-name: api.internal\ncontexts:\n- name: x\n  context: {cluster: c}\ncurrent-context: x\n".into(),
+            "cluster `c`: `tls-server-name` is not supported".into(),
+        ),
+        (
+            "clusters:\n- name: c\n  cluster:\n    server: https://10.0.0.1\n    proxy-url: socks5://127.0.0.1:1080\ncontexts:\n- name: x\n  context: {cluster: c}\ncurrent-context: x\n".into(),
+            "cluster `c`: `proxy-url` is not supported".into(),
         ),
     ];
     for (yaml, expected) in cases {
