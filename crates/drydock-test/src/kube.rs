@@ -1588,8 +1588,10 @@ fn respond(
         .iter()
         .filter(|o| o["kind"] == resource.kind && o["apiVersion"] == api_version.as_str())
         .filter(|o| namespace.is_none_or(|ns| o["metadata"]["namespace"] == ns))
+        .filter(|o| name.is_none_or(|name| o["metadata"]["name"] == name))
         .collect();
-    matching.sort_by_key(|o| {
+    // Lists come in key order (`namespace/name`), as etcd returns them.
+    matching.sort_by_cached_key(|o| {
         (
             o["metadata"]["namespace"].as_str().unwrap_or("").to_owned(),
             o["metadata"]["name"].as_str().unwrap_or("").to_owned(),
