@@ -7,9 +7,13 @@ use std::time::Duration;
 use base64::Engine as _;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use ureq::tls::{Certificate, RootCerts, TlsConfig};
+use std::sync::{Mutex, PoisonError};
 
-use crate::config::{Auth, Connection, KubeConfig, certificates, read_file, read_token};
+use ureq::tls::{Certificate, ClientCert, RootCerts, TlsConfig};
+
+use crate::config::{
+    Auth, Connection, ExecSource, KubeConfig, certificates, read_file, read_token,
+};
 use crate::error::KubeError;
 
 /// A response body larger than this is refused (a page of 500 pods with
@@ -39,9 +43,20 @@ pub(crate) const DEFAULT_PAGE_SIZE: u32 = 500;
 pub struct Client {
     server: String,
     context: Option<String>,
+    /// Trust and the static client certificate, to rebuild the agent when
+    /// an exec plugin hands out a new certificate.
+    roots: Option<Vec<Certificate<'static>>>,
+    insecure: bool,
+    session: Mutex<Session>,
+    exec: Option<ExecSource>,
+    headers: Vec<(String, String)>,
+    pub(crate) page_size: u32,
+}
+
+/// What an exec plugin may replace.
+struct Session {
     agent: ureq::Agent,
     auth: Auth,
-    pub(crate) page_size: u32,
 }
 
 impl std::fmt::Debug for Client {
@@ -122,37 +137,51 @@ impl Client {
                 origin,
                 file: token_file,
             },
+            headers: Vec::new(),
+            exec: None,
         }))
     }
 
     fn new(connection: Connection) -> Client {
-        let mut tls = TlsConfig::builder();
-        if connection.insecure {
-            tls = tls.disable_verification(true);
-        } else {
-            tls = tls.root_certs(match connection.roots {
-                Some(roots) => RootCerts::new_with_certs(&roots),
-                None => system_roots(),
-            });
-        }
-        tls = tls.client_cert(connection.client_cert);
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .tls_config(tls.build())
-            .timeout_connect(Some(Duration::from_secs(30)))
-            .timeout_per_read(Some(Duration::from_mins(2)))
-            .timeout_per_write(Some(Duration::from_mins(2)))
-            .user_agent(concat!("drydock/", env!("CARGO_PKG_VERSION")))
-            .accept_encoding("identity")
-            .max_redirects(0)
-            .build();
+        let agent = build_agent(
+            connection.roots.as_deref(),
+            connection.insecure,
+            connection.client_cert,
+        );
         Client {
             server: connection.server,
             context: connection.context,
-            agent: ureq::Agent::new_with_config(config),
-            auth: connection.auth,
+            roots: connection.roots,
+            insecure: connection.insecure,
+            session: Mutex::new(Session {
+                agent,
+                auth: connection.auth,
+            }),
+            exec: connection.exec,
+            headers: connection.headers,
             page_size: DEFAULT_PAGE_SIZE,
         }
+    }
+
+    fn session(&self) -> std::sync::MutexGuard<'_, Session> {
+        self.session.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Run the exec plugin again (its credential was rejected). `false`
+    /// when the credential does not come from a plugin.
+    pub(crate) fn refresh_credential(&self) -> Result<bool, KubeError> {
+        let Some(source) = &self.exec else {
+            return Ok(false);
+        };
+        let (token, cert) = source.credential()?;
+        let mut session = self.session();
+        if let Some(token) = token {
+            session.auth = Auth::Token(token);
+        }
+        if cert.is_some() {
+            session.agent = build_agent(self.roots.as_deref(), self.insecure, cert);
+        }
+        Ok(true)
     }
 
     /// Ask for `limit` pods per page (default 500).
@@ -174,7 +203,7 @@ impl Client {
 
     /// The `Authorization` header for one pass (token files are re-read).
     pub(crate) fn authorization(&self) -> Result<Option<String>, KubeError> {
-        Ok(match &self.auth {
+        Ok(match &self.session().auth {
             Auth::Anonymous => None,
             Auth::Token(token) => Some(format!("Bearer {token}")),
             Auth::TokenFile { origin, file } => {
@@ -240,8 +269,8 @@ impl Client {
         query: &[(&str, &str)],
         authorization: Option<&str>,
     ) -> Result<(u16, Vec<u8>, Option<Duration>), KubeError> {
-        let mut request = self
-            .agent
+        let agent = self.session().agent.clone();
+        let mut request = agent
             .get(format!("{}{path}", self.server))
             .header("Accept", "application/json");
         for (key, value) in query {
@@ -249,6 +278,9 @@ impl Client {
         }
         if let Some(value) = authorization {
             request = request.header("Authorization", value);
+        }
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
         }
         let mut response = request.call().map_err(|e| self.transport_error(e))?;
         let code = response.status().as_u16();
@@ -310,6 +342,34 @@ fn status_message(body: &[u8], code: u16) -> String {
     } else {
         text.trim().to_owned()
     }
+}
+
+fn build_agent(
+    roots: Option<&[Certificate<'static>]>,
+    insecure: bool,
+    client_cert: Option<ClientCert>,
+) -> ureq::Agent {
+    let mut tls = TlsConfig::builder();
+    if insecure {
+        tls = tls.disable_verification(true);
+    } else {
+        tls = tls.root_certs(match roots {
+            Some(roots) => RootCerts::new_with_certs(roots),
+            None => system_roots(),
+        });
+    }
+    tls = tls.client_cert(client_cert);
+    let config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .tls_config(tls.build())
+        .timeout_connect(Some(Duration::from_secs(30)))
+        .timeout_per_read(Some(Duration::from_mins(2)))
+        .timeout_per_write(Some(Duration::from_mins(2)))
+        .user_agent(concat!("drydock/", env!("CARGO_PKG_VERSION")))
+        .accept_encoding("identity")
+        .max_redirects(0)
+        .build();
+    ureq::Agent::new_with_config(config)
 }
 
 fn system_roots() -> RootCerts {

@@ -1,6 +1,8 @@
 //! Kubeconfig files (`apiVersion: v1`, `kind: Config`): clusters, users,
 //! contexts and `current-context`, resolved into what a [`crate::Client`]
 //! needs to connect.
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -96,6 +98,14 @@ struct RawUser {
     password: Option<String>,
     exec: Option<ExecConfig>,
     auth_provider: Option<serde_yaml::Value>,
+    #[serde(rename = "as")]
+    impersonate: Option<String>,
+    #[serde(rename = "as-uid")]
+    impersonate_uid: Option<String>,
+    #[serde(rename = "as-groups", deserialize_with = "nullable")]
+    impersonate_groups: Vec<String>,
+    #[serde(rename = "as-user-extra", deserialize_with = "nullable")]
+    impersonate_extra: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -126,6 +136,54 @@ pub(crate) struct Connection {
     pub(crate) insecure: bool,
     pub(crate) client_cert: Option<ClientCert>,
     pub(crate) auth: Auth,
+    /// `Impersonate-*` headers (`as`, `as-uid`, `as-groups`, `as-user-extra`).
+    pub(crate) headers: Vec<(String, String)>,
+    /// The exec plugin the credential came from, to run again when the
+    /// server rejects it.
+    pub(crate) exec: Option<ExecSource>,
+}
+
+/// An exec credential plugin with everything needed to run it again.
+#[derive(Clone, Debug)]
+pub(crate) struct ExecSource {
+    plugin: ExecConfig,
+    kubeconfig: PathBuf,
+    user: String,
+    server: String,
+    certificate_authority_data: Option<String>,
+    insecure: bool,
+    program: PathBuf,
+}
+
+impl ExecSource {
+    /// Run the plugin: its token and/or client certificate.
+    pub(crate) fn credential(&self) -> Result<(Option<String>, Option<ClientCert>), KubeError> {
+        let cluster = exec::ClusterInfo {
+            server: &self.server,
+            certificate_authority_data: self.certificate_authority_data.clone(),
+            insecure: self.insecure,
+        };
+        let credential = exec::run(&self.plugin, &self.kubeconfig, &self.user, &cluster, |_| {
+            self.program.clone()
+        })?;
+        let cert = match credential.client_certificate {
+            Some((cert, key)) => {
+                let origin = format!(
+                    "kubeconfig `{}`, user `{}`: exec plugin `{}`",
+                    self.kubeconfig.display(),
+                    self.user,
+                    self.plugin.command
+                );
+                Some(client_certificate(
+                    &origin,
+                    cert.as_bytes(),
+                    key.as_bytes(),
+                )?)
+            }
+            None => None,
+        };
+        Ok((credential.token, cert))
+    }
 }
 
 impl KubeConfig {
@@ -242,13 +300,17 @@ impl KubeConfig {
                 cluster.name
             )));
         }
-        if raw.tls_server_name.is_some() {
+        if raw
+            .tls_server_name
+            .as_deref()
+            .is_some_and(|s| !s.is_empty())
+        {
             return Err(invalid(format!(
                 "cluster `{}`: `tls-server-name` is not supported",
                 cluster.name
             )));
         }
-        if raw.proxy_url.is_some() {
+        if raw.proxy_url.as_deref().is_some_and(|s| !s.is_empty()) {
             return Err(invalid(format!(
                 "cluster `{}`: `proxy-url` is not supported",
                 cluster.name
@@ -277,7 +339,11 @@ impl KubeConfig {
 
         let mut client_cert = None;
         let mut auth = Auth::Anonymous;
+        let mut headers = Vec::new();
+        let mut exec_source = None;
         if let Some(user) = user {
+            headers = impersonation(&user.user)
+                .map_err(|reason| invalid(format!("user `{}`: {reason}", user.name)))?;
             let raw = &user.user;
             if raw.auth_provider.is_some() {
                 return Err(invalid(format!(
@@ -343,32 +409,25 @@ impl KubeConfig {
                 };
             }
             if let Some(plugin) = &raw.exec {
-                let cluster_info = exec::ClusterInfo {
-                    server: &server,
+                let source = ExecSource {
+                    plugin: plugin.clone(),
+                    kubeconfig: self.path.clone(),
+                    user: user.name.clone(),
+                    server: server.clone(),
                     certificate_authority_data: ca_pem
                         .as_deref()
                         .map(|pem| base64::engine::general_purpose::STANDARD.encode(pem)),
                     insecure,
+                    program: self.resolve_command(&plugin.command),
                 };
-                let credential = exec::run(plugin, &self.path, &user.name, &cluster_info, |p| {
-                    self.resolve_command(p)
-                })?;
-                if let Some(token) = credential.token {
+                let (token, cert) = source.credential()?;
+                if let Some(token) = token {
                     auth = Auth::Token(token);
                 }
-                if let Some((cert, key)) = credential.client_certificate {
-                    let plugin_origin = format!(
-                        "kubeconfig `{}`, user `{}`: exec plugin `{}`",
-                        self.path.display(),
-                        user.name,
-                        plugin.command
-                    );
-                    client_cert = Some(client_certificate(
-                        &plugin_origin,
-                        cert.as_bytes(),
-                        key.as_bytes(),
-                    )?);
+                if cert.is_some() {
+                    client_cert = cert;
                 }
+                exec_source = Some(source);
             }
         }
 
@@ -379,6 +438,8 @@ impl KubeConfig {
             insecure,
             client_cert,
             auth,
+            headers,
+            exec: exec_source,
         })
     }
 
@@ -391,6 +452,51 @@ impl KubeConfig {
             PathBuf::from(command)
         }
     }
+}
+
+/// The `Impersonate-*` headers of `as`, `as-uid`, `as-groups` and `as-user-extra`.
+fn impersonation(user: &RawUser) -> Result<Vec<(String, String)>, String> {
+    let mut headers = Vec::new();
+    let Some(name) = user.impersonate.as_deref().filter(|n| !n.is_empty()) else {
+        if !user.impersonate_groups.is_empty()
+            || !user.impersonate_extra.is_empty()
+            || user.impersonate_uid.is_some()
+        {
+            return Err("`as-groups`, `as-uid` or `as-user-extra` without `as`".into());
+        }
+        return Ok(headers);
+    };
+    headers.push(("Impersonate-User".to_owned(), name.to_owned()));
+    if let Some(uid) = &user.impersonate_uid {
+        headers.push(("Impersonate-Uid".to_owned(), uid.clone()));
+    }
+    for group in &user.impersonate_groups {
+        headers.push(("Impersonate-Group".to_owned(), group.clone()));
+    }
+    for (key, values) in &user.impersonate_extra {
+        // Header names are tokens: anything else in the key is percent-encoded.
+        let mut encoded = String::new();
+        for byte in key.bytes() {
+            if byte.is_ascii_alphanumeric() || b"-!#$&'*+.^_`|~".contains(&byte) {
+                encoded.push(char::from(byte));
+            } else {
+                let _ = write!(encoded, "%{byte:02X}");
+            }
+        }
+        for value in values {
+            headers.push((format!("Impersonate-Extra-{encoded}"), value.clone()));
+        }
+    }
+    if let Some((_, bad)) = headers
+        .iter()
+        .find(|(_, value)| value.chars().any(char::is_control))
+    {
+        return Err(format!(
+            "impersonation value `{}` holds control characters",
+            bad.escape_debug()
+        ));
+    }
+    Ok(headers)
 }
 
 /// `*-data` fields: base64 of the PEM text.

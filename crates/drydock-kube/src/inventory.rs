@@ -347,11 +347,26 @@ impl Client {
     /// All containers (regular, init and ephemeral) of all pods in
     /// `namespace`, or in every namespace with `None`. Pods are listed in
     /// pages of `limit` (default 500) joined with `continue`; a list whose
-    /// continue token expired mid-way (410 Gone) is restarted once.
+    /// continue token expired mid-way (410 Gone) is restarted once. A
+    /// credential from an exec plugin that the server rejects (401) is
+    /// renewed by running the plugin again, once.
     pub fn list_containers(
         &self,
         namespace: Option<&str>,
     ) -> Result<Vec<RunningContainer>, KubeError> {
+        match self.inventory_pass(namespace) {
+            Err(KubeError::Unauthorized { server }) => {
+                if self.refresh_credential()? {
+                    self.inventory_pass(namespace)
+                } else {
+                    Err(KubeError::Unauthorized { server })
+                }
+            }
+            other => other,
+        }
+    }
+
+    fn inventory_pass(&self, namespace: Option<&str>) -> Result<Vec<RunningContainer>, KubeError> {
         let authorization = self.authorization()?;
         let path = match namespace {
             None => "/api/v1/pods".to_owned(),

@@ -689,12 +689,17 @@ fn failing_exec_plugins_are_clear_errors() {
         (
             "./missing-plugin",
             "client.authentication.k8s.io/v1",
-            "cannot be started",
+            "cannot be started: No such file or directory (os error 2) (install it)",
         ),
         (
             "./fails",
             "client.authentication.k8s.io/v1alpha1",
             "asks for apiVersion `client.authentication.k8s.io/v1alpha1`",
+        ),
+        (
+            "./fails",
+            "client.authentication.k8s.io/v1\n  interactiveMode: Always",
+            "needs an interactive terminal",
         ),
     ];
     for (command, version, expected) in cases {
@@ -798,6 +803,14 @@ fn malformed_kubeconfigs_are_clear_errors() {
         (
             "clusters:\n- name: c\n  cluster:\n    server: 127.0.0.1:6443\ncontexts:\n- name: x\n  context: {cluster: c}\ncurrent-context: x\n".into(),
             "server `127.0.0.1:6443` is not an http(s) URL".into(),
+        ),
+        (
+            "clusters:\n- name: c\n  cluster:\n    server: https://10.0.0.1\n    tls-server-name: api.internal\ncontexts:\n- name: x\n  context: {cluster: c}\ncurrent-context: x\n".into(),
+            "cluster `c`: `tls-server-name` is not supported".into(),
+        ),
+        (
+            "clusters:\n- name: c\n  cluster:\n    server: https://10.0.0.1\n    proxy-url: socks5://127.0.0.1:1080\ncontexts:\n- name: x\n  context: {cluster: c}\ncurrent-context: x\n".into(),
+            "cluster `c`: `proxy-url` is not supported".into(),
         ),
     ];
     for (yaml, expected) in cases {
@@ -1334,4 +1347,90 @@ fn throttling_and_server_errors_are_retried_then_reported() {
         )
     );
     assert_eq!(pod_list_requests(&server).len(), 4);
+}
+
+#[test]
+fn impersonation_headers_follow_as_and_as_groups() {
+    let server = FakeApiServer::start(&realistic_cluster());
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Acting as the limited user: its RBAC applies.
+    let limited = client_for(
+        &server,
+        dir.path(),
+        &format!("token: {KUBE_TOKEN}\nas: drydock-limited"),
+    );
+    let err = limited.list_containers(None).expect_err("403");
+    assert!(
+        err.to_string()
+            .contains("User \"drydock-limited\" cannot list resource \"pods\""),
+        "{err}"
+    );
+    assert_eq!(
+        limited
+            .list_containers(Some("default"))
+            .expect("default")
+            .len(),
+        4
+    );
+    // Acting as an unknown user in system:masters: everything.
+    server.clear_requests();
+    let user = format!(
+        "token: {KUBE_TOKEN}\nas: jane\nas-uid: \"1042\"\nas-groups: [system:masters, ops]\nas-user-extra:\n  reason: [inventory]"
+    );
+    let containers = client_for(&server, dir.path(), &user)
+        .list_containers(None)
+        .expect("list");
+    assert_eq!(containers.len(), 19);
+    assert!(
+        server.requests().iter().all(|r| r.impersonated
+            == Some(("jane".into(), vec!["system:masters".into(), "ops".into()])))
+    );
+    // The same user without the group has no rights.
+    let user = format!("token: {KUBE_TOKEN}\nas: jane");
+    let err = client_for(&server, dir.path(), &user)
+        .list_containers(None)
+        .expect_err("403");
+    assert!(err.to_string().contains("User \"jane\""), "{err}");
+    // Groups without a user are refused before any request.
+    let config = load(dir.path(), &server.kubeconfig("token: x\nas-groups: [ops]"));
+    let err = Client::from_kubeconfig(&config, None).expect_err("invalid");
+    assert!(err.to_string().contains("without `as`"), "{err}");
+}
+
+#[test]
+fn a_rejected_exec_credential_is_renewed_once() {
+    let server = FakeApiServer::start(&realistic_cluster());
+    let dir = tempfile::tempdir().expect("temp dir");
+    // The first run hands out an expired token, later runs the valid one.
+    write_plugin(
+        dir.path(),
+        "rotating",
+        "cd \"$(dirname \"$0\")\"; echo run >> runs\nif [ \"$(wc -l < runs)\" -eq 1 ]; then t=expired; else t=\"$EXTRA\"; fi\nprintf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"%s\"}}' \"$t\"",
+    );
+    let user = format!(
+        "exec:\n  apiVersion: client.authentication.k8s.io/v1\n  command: ./rotating\n  interactiveMode: Never\n  env: [{{name: EXTRA, value: {KUBE_TOKEN}}}]"
+    );
+    let client = client_for(&server, dir.path(), &user);
+    assert_eq!(client.list_containers(None).expect("list").len(), 19);
+    let runs = std::fs::read_to_string(dir.path().join("runs")).expect("runs");
+    assert_eq!(runs.lines().count(), 2);
+    let statuses: Vec<u16> = pod_list_requests(&server)
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, vec![401, 200]);
+
+    // A plugin whose every token is rejected: one renewal, then the 401.
+    write_plugin(
+        dir.path(),
+        "always-bad",
+        "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"bad\"}}'",
+    );
+    server.clear_requests();
+    let user = "exec:\n  apiVersion: client.authentication.k8s.io/v1\n  command: ./always-bad\n  interactiveMode: Never";
+    let err = client_for(&server, dir.path(), user)
+        .list_containers(None)
+        .expect_err("401");
+    assert!(matches!(err, KubeError::Unauthorized { .. }), "{err:?}");
+    assert_eq!(pod_list_requests(&server).len(), 2);
 }

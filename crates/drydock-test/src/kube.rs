@@ -58,6 +58,8 @@ pub struct RecordedRequest {
     /// Decoded query parameters, in order.
     pub query: Vec<(String, String)>,
     pub auth: RequestAuth,
+    /// `Impersonate-User` and every `Impersonate-Group`.
+    pub impersonated: Option<(String, Vec<String>)>,
     pub status: u16,
 }
 
@@ -1263,12 +1265,15 @@ fn serve_connection(mut tcp: TcpStream, config: &Arc<rustls::ServerConfig>, stat
                 break;
             }
             if let Some((name, value)) = header.split_once(':') {
-                headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
+                headers
+                    .entry(name.trim().to_ascii_lowercase())
+                    .or_insert_with(Vec::new)
+                    .push(value.trim().to_owned());
             }
         }
         let length: usize = headers
             .get("content-length")
-            .and_then(|l| l.parse().ok())
+            .and_then(|l| l.first()?.parse().ok())
             .unwrap_or(0);
         let mut body = vec![0; length];
         if reader.read_exact(&mut body).is_err() {
@@ -1276,6 +1281,7 @@ fn serve_connection(mut tcp: TcpStream, config: &Arc<rustls::ServerConfig>, stat
         }
         let close = headers
             .get("connection")
+            .and_then(|c| c.first())
             .is_some_and(|c| c.eq_ignore_ascii_case("close"));
         let response = handle(state, &method, &target, &headers, cert_user.as_ref());
         let reason = match response.status {
@@ -1352,14 +1358,19 @@ fn handle(
     state: &State,
     method: &str,
     target: &str,
-    headers: &HashMap<String, String>,
+    headers: &HashMap<String, Vec<String>>,
     cert_user: Option<&Result<String, String>>,
 ) -> Response {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.first())
+            .map(String::as_str)
+    };
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let query = parse_query(query);
     // Authentication: a union of x509 and bearer token, as kube-apiserver.
-    let bearer = headers
-        .get("authorization")
+    let bearer = header("authorization")
         .and_then(|h| h.strip_prefix("Bearer "))
         .map(str::trim);
     let token_user = bearer.and_then(|token| match token {
@@ -1375,8 +1386,7 @@ fn handle(
         // Basic auth was removed from kube-apiserver in 1.19: rejected, but
         // the user is recorded so tests can check what the client sent.
         (None, None) if headers.contains_key("authorization") => {
-            let basic = headers
-                .get("authorization")
+            let basic = header("authorization")
                 .and_then(|h| h.strip_prefix("Basic "))
                 .and_then(|b| {
                     base64::engine::general_purpose::STANDARD
@@ -1391,7 +1401,16 @@ fn handle(
         }
         (None, None) => RequestAuth::Anonymous,
     };
-    let response = respond(state, method, path, &query, &auth);
+    let impersonated = header("impersonate-user").map(|user| {
+        (
+            user.to_owned(),
+            headers
+                .get("impersonate-group")
+                .cloned()
+                .unwrap_or_default(),
+        )
+    });
+    let response = respond(state, method, path, &query, &auth, impersonated.as_ref());
     state
         .log
         .lock()
@@ -1401,6 +1420,7 @@ fn handle(
             path: path.to_owned(),
             query,
             auth,
+            impersonated,
             status: response.status,
         });
     response
@@ -1412,13 +1432,37 @@ fn respond(
     path: &str,
     query: &[(String, String)],
     auth: &RequestAuth,
+    impersonated: Option<&(String, Vec<String>)>,
 ) -> Response {
-    let user = match auth {
+    let authenticated = match auth {
         RequestAuth::Rejected(_) => {
             return Response::json(401, &status_body(401, "Unauthorized", "Unauthorized", None));
         }
         RequestAuth::Token(user) | RequestAuth::ClientCert(user) => user.as_str(),
         RequestAuth::Anonymous => "system:anonymous",
+    };
+    // Impersonation: only the readers may; the request then runs as the
+    // impersonated user with only its own (or `system:masters`) rights.
+    let (user, full_rights) = match impersonated {
+        None => (authenticated, authenticated != "drydock-limited"),
+        Some(_) if !matches!(authenticated, "drydock-reader" | "drydock-admin") => {
+            let target = impersonated.map_or("", |(u, _)| u.as_str());
+            return Response::json(
+                403,
+                &status_body(
+                    403,
+                    "Forbidden",
+                    &format!(
+                        "users \"{target}\" is forbidden: User \"{authenticated}\" cannot impersonate resource \"users\" in API group \"\" at the cluster scope"
+                    ),
+                    Some(json!({ "name": target, "kind": "users" })),
+                ),
+            );
+        }
+        Some((user, groups)) => (
+            user.as_str(),
+            user == "drydock-reader" || groups.iter().any(|g| g == "system:masters"),
+        ),
     };
     if let Some((_, body)) = state.options.broken_paths.iter().find(|(p, _)| p == path) {
         return Response {
@@ -1523,11 +1567,12 @@ fn respond(
     else {
         return not_found_path();
     };
-    // RBAC: readers read everything; the limited user lists pods in `default` only.
+    // RBAC: readers read everything; the limited user lists pods in
+    // `default` only; anonymous and unknown impersonated users nothing.
     let allowed = match user {
         "system:anonymous" => false,
         "drydock-limited" => resource.plural == "pods" && namespace == Some("default"),
-        _ => true,
+        _ => full_rights,
     };
     let verb = if name.is_some() { "get" } else { "list" };
     if !allowed {
@@ -1543,8 +1588,10 @@ fn respond(
         .iter()
         .filter(|o| o["kind"] == resource.kind && o["apiVersion"] == api_version.as_str())
         .filter(|o| namespace.is_none_or(|ns| o["metadata"]["namespace"] == ns))
+        .filter(|o| name.is_none_or(|name| o["metadata"]["name"] == name))
         .collect();
-    matching.sort_by_key(|o| {
+    // Lists come in key order (`namespace/name`), as etcd returns them.
+    matching.sort_by_cached_key(|o| {
         (
             o["metadata"]["namespace"].as_str().unwrap_or("").to_owned(),
             o["metadata"]["name"].as_str().unwrap_or("").to_owned(),
