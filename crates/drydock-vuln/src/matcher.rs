@@ -167,13 +167,13 @@ pub fn query_for(package: &Package, distro: Option<&Distro>) -> Result<Query, St
         }
         _ => package.name.clone(),
     };
+    // The purl's version is the one to look up: an SBOM written by another
+    // tool may show another (Syft's Go toolchain is `go1.21.3`, its purl
+    // `1.21.3`); drydock's catalogers write the same in both.
+    let version = package.purl.version().unwrap_or(&package.version);
     let version = match package.kind {
-        PackageKind::Golang => package
-            .version
-            .strip_prefix('v')
-            .unwrap_or(&package.version)
-            .to_owned(),
-        _ => package.version.clone(),
+        PackageKind::Golang => version.strip_prefix('v').unwrap_or(version).to_owned(),
+        _ => version.to_owned(),
     };
     Ok(Query {
         ecosystems: vec![ecosystem.to_owned()],

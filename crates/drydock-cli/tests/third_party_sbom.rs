@@ -1,0 +1,287 @@
+//! `drydock scan sbom:` of SBOMs written, in the test, by real peers — Syft
+//! 1.18 (CycloneDX JSON and XML, SPDX JSON and tag-value, Syft JSON) and
+//! Trivy 0.74 as cdxgen ships it (CycloneDX JSON) — over the Debian fixture
+//! image and the language fixtures (Go binaries, an npm project, a Python
+//! site-packages) gives the same findings, as `(id, package name, package
+//! version)`, as `drydock scan` of the same image or tree, except for the
+//! differences each case names with the reason they are right.
+//!
+//! One database for all: the Debian tracker fixture of the image
+//! (crates/drydock-vuln/tests/fixtures/tracker-debian-image.json) and the
+//! OSV Go, npm and PyPI records of ../shared/data.
+#[path = "../../drydock-catalog/tests/fixtures/golang/fixture.rs"]
+mod golang;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+/// `(id, package name, package version)`.
+type Key = (String, String, String);
+
+fn data_dir() -> PathBuf {
+    drydock_test::workspace_root().join("../shared/data")
+}
+
+fn drydock(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_drydock"))
+        .args(args)
+        .output()
+        .expect("spawn drydock")
+}
+
+fn database() -> Option<&'static Path> {
+    static DB: OnceLock<Option<(tempfile::TempDir, PathBuf)>> = OnceLock::new();
+    DB.get_or_init(|| {
+        if !data_dir().join("osv/Go").is_dir() {
+            drydock_test::missing(&format!("the shared data in {}", data_dir().display()));
+            return None;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("db");
+        drydock_vuln::Database::import(
+            &dir,
+            &[
+                data_dir().join("osv/Go"),
+                data_dir().join("osv/npm"),
+                data_dir().join("osv/PyPI"),
+                drydock_test::workspace_root()
+                    .join("crates/drydock-vuln/tests/fixtures/tracker-debian-image.json"),
+            ],
+        )
+        .unwrap();
+        Some((tmp, dir))
+    })
+    .as_ref()
+    .map(|(_, dir)| dir.as_path())
+}
+
+/// The findings of `drydock scan SOURCE`.
+fn findings(source: &str) -> BTreeSet<Key> {
+    let db = database().unwrap().to_str().unwrap();
+    let output = drydock(&["scan", source, "--db-dir", db, "-f", "json"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "scan {source}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let scan: Value = serde_json::from_slice(&output.stdout).unwrap();
+    scan["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|finding| {
+            (
+                finding["id"].as_str().unwrap().to_owned(),
+                finding["package"]["name"].as_str().unwrap().to_owned(),
+                finding["package"]["version"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn run(tool: &Path, args: &[&str], stdout: &Path) {
+    let output = Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("spawn {}: {e}", tool.display()));
+    assert!(
+        output.status.success(),
+        "{} {args:?}: {}",
+        tool.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    std::fs::write(stdout, &output.stdout).unwrap();
+}
+
+/// Syft's formats, as `-o` names them.
+const SYFT_FORMATS: [&str; 5] = [
+    "cyclonedx-json",
+    "cyclonedx-xml",
+    "spdx-json",
+    "spdx-tag-value",
+    "syft-json",
+];
+
+/// The SBOMs the peers write for `syft_source` / `trivy_args`, as (label, path).
+fn peer_sboms(dir: &Path, syft_source: &str, trivy_args: &[&str]) -> Vec<(String, PathBuf)> {
+    let (Some(syft), Some(trivy)) = (drydock_test::syft(), drydock_test::trivy()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for format in SYFT_FORMATS {
+        let path = dir.join(format!("syft.{format}"));
+        run(&syft, &["scan", syft_source, "-q", "-o", format], &path);
+        out.push((format!("syft {format}"), path));
+    }
+    let cache = dir.join("trivy-cache");
+    let path = dir.join("trivy.cdx.json");
+    let mut args: Vec<&str> = trivy_args.to_vec();
+    args.extend([
+        "--format",
+        "cyclonedx",
+        "--skip-db-update",
+        "--skip-java-db-update",
+        "--offline-scan",
+        "--skip-version-check",
+        "--skip-check-update",
+        "--quiet",
+        "--cache-dir",
+        cache.to_str().unwrap(),
+    ]);
+    run(&trivy, &args, &path);
+    out.push(("trivy cyclonedx-json".to_owned(), path));
+    out
+}
+
+/// A difference the test expects between a peer's SBOM and the direct scan:
+/// which SBOMs show it, what it is, and why it is right.
+struct Difference {
+    /// Labels of the SBOMs (prefix match: `syft` is every Syft format).
+    sboms: &'static str,
+    kind: DifferenceKind,
+    why: &'static str,
+}
+
+enum DifferenceKind {
+    /// The same finding, its package shown differently: maps the SBOM's key
+    /// to the direct scan's, `None` when it does not apply.
+    Shown(fn(&Key) -> Option<Key>),
+    /// A finding only the direct scan has.
+    Missing(fn(&Key) -> bool),
+    /// A finding only the SBOM's scan has.
+    Added(fn(&Key) -> bool),
+}
+
+fn compare(source: &str, sboms: &[(String, PathBuf)], differences: &[Difference]) {
+    let direct = findings(source);
+    assert!(!direct.is_empty(), "{source}: no finding to compare");
+    for (label, path) in sboms {
+        let applies = |difference: &&Difference| label.starts_with(difference.sboms);
+        let mut shown_differently = 0;
+        let from_sbom: BTreeSet<Key> = findings(&format!("sbom:{}", path.display()))
+            .into_iter()
+            .map(|key| {
+                for difference in differences.iter().filter(applies) {
+                    if let DifferenceKind::Shown(map) = difference.kind {
+                        if let Some(mapped) = map(&key) {
+                            shown_differently += 1;
+                            return mapped;
+                        }
+                    }
+                }
+                key
+            })
+            .collect();
+        if shown_differently > 0 {
+            let reasons: Vec<&str> = differences
+                .iter()
+                .filter(applies)
+                .filter(|d| matches!(d.kind, DifferenceKind::Shown(_)))
+                .map(|d| d.why)
+                .collect();
+            eprintln!(
+                "{source}: {label}: {shown_differently} findings show their package differently: {}",
+                reasons.join("; ")
+            );
+        }
+        let mut unexplained = Vec::new();
+        for key in direct.difference(&from_sbom) {
+            let why = differences.iter().filter(applies).find_map(|d| match d.kind {
+                DifferenceKind::Missing(covers) if covers(key) => Some(d.why),
+                _ => None,
+            });
+            match why {
+                Some(why) => eprintln!("{source}: {label}: lacks {key:?}: {why}"),
+                None => unexplained.push(format!("missing {key:?}")),
+            }
+        }
+        for key in from_sbom.difference(&direct) {
+            let why = differences.iter().filter(applies).find_map(|d| match d.kind {
+                DifferenceKind::Added(covers) if covers(key) => Some(d.why),
+                _ => None,
+            });
+            match why {
+                Some(why) => eprintln!("{source}: {label}: adds {key:?}: {why}"),
+                None => unexplained.push(format!("unexpected {key:?}")),
+            }
+        }
+        let same = direct.intersection(&from_sbom).count();
+        eprintln!(
+            "{source}: {label}: {same} of {} findings the same",
+            direct.len()
+        );
+        assert!(
+            unexplained.is_empty(),
+            "{source}: {label}: findings differ from the direct scan:\n{}",
+            unexplained.join("\n")
+        );
+        assert!(same > 0, "{source}: {label}: no finding in common");
+    }
+}
+
+#[test]
+fn debian_image_sboms_from_syft_and_trivy_give_the_same_findings() {
+    let Some(fixture) = drydock_test::debian_fixture() else {
+        return;
+    };
+    if database().is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let oci = fixture.dir.join("oci-gzip");
+    let archive = fixture.dir.join("image.docker.tar");
+    let sboms = peer_sboms(
+        tmp.path(),
+        &format!("oci-dir:{}", oci.display()),
+        &["image", "--input", archive.to_str().unwrap()],
+    );
+    if sboms.is_empty() {
+        return;
+    }
+    compare(&format!("oci-dir:{}", oci.display()), &sboms, &[]);
+}
+
+#[test]
+fn go_binary_sboms_from_syft_and_trivy_give_the_same_findings() {
+    let Some(dir) = golang::go_fixture() else {
+        return;
+    };
+    if database().is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    std::fs::create_dir_all(root.join("usr/local/bin")).unwrap();
+    std::fs::copy(
+        dir.join("hello-linux-amd64"),
+        root.join("usr/local/bin/hello"),
+    )
+    .unwrap();
+    let sboms = peer_sboms(
+        tmp.path(),
+        &format!("dir:{}", root.display()),
+        &["rootfs", root.to_str().unwrap()],
+    );
+    if sboms.is_empty() {
+        return;
+    }
+    compare(
+        &format!("dir:{}", root.display()),
+        &sboms,
+        &[Difference {
+            sboms: "syft",
+            kind: DifferenceKind::Shown(|(id, name, version)| {
+                let go = version.strip_prefix("go")?;
+                (name == "stdlib").then(|| (id.clone(), name.clone(), format!("v{go}")))
+            }),
+            why: "Syft shows the Go toolchain as `stdlib` `go1.19.8` (its purl says \
+                  `1.19.8`, which is what is matched); drydock shows `v1.19.8`, the \
+                  Go vulnerability database's spelling",
+        }],
+    );
+}
