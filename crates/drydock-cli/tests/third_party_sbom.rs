@@ -208,20 +208,26 @@ fn compare(source: &str, sboms: &[(String, PathBuf)], differences: &[Difference]
         }
         let mut unexplained = Vec::new();
         for key in direct.difference(&from_sbom) {
-            let why = differences.iter().filter(applies).find_map(|d| match d.kind {
-                DifferenceKind::Missing(covers) if covers(key) => Some(d.why),
-                _ => None,
-            });
+            let why = differences
+                .iter()
+                .filter(applies)
+                .find_map(|d| match d.kind {
+                    DifferenceKind::Missing(covers) if covers(key) => Some(d.why),
+                    _ => None,
+                });
             match why {
                 Some(why) => eprintln!("{source}: {label}: lacks {key:?}: {why}"),
                 None => unexplained.push(format!("missing {key:?}")),
             }
         }
         for key in from_sbom.difference(&direct) {
-            let why = differences.iter().filter(applies).find_map(|d| match d.kind {
-                DifferenceKind::Added(covers) if covers(key) => Some(d.why),
-                _ => None,
-            });
+            let why = differences
+                .iter()
+                .filter(applies)
+                .find_map(|d| match d.kind {
+                    DifferenceKind::Added(covers) if covers(key) => Some(d.why),
+                    _ => None,
+                });
             match why {
                 Some(why) => eprintln!("{source}: {label}: adds {key:?}: {why}"),
                 None => unexplained.push(format!("unexpected {key:?}")),

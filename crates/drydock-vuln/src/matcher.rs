@@ -147,6 +147,16 @@ pub fn query_for(package: &Package, distro: Option<&Distro>) -> Result<Query, St
             scheme,
         });
     }
+    if !package.installed && package.purl.version().is_none() {
+        return Err(if package.version.is_empty() {
+            "declared without a version: not matched".to_owned()
+        } else {
+            format!(
+                "declared as `{}`, not an exact version: not matched",
+                package.version
+            )
+        });
+    }
     let Some(ecosystem) = package.kind.language_ecosystem() else {
         return Err(format!(
             "no advisory ecosystem for {} packages",

@@ -170,7 +170,10 @@ struct Entry<'a> {
 /// part of the name for Go, npm, Maven and Composer, a vendor for the rest.
 fn name_from_purl(kind: PackageKind, purl: &Purl) -> String {
     let name = purl.name();
-    match (kind, purl.namespace().filter(|namespace| !namespace.is_empty())) {
+    match (
+        kind,
+        purl.namespace().filter(|namespace| !namespace.is_empty()),
+    ) {
         (PackageKind::Maven, Some(group)) => format!("{group}:{name}"),
         (PackageKind::Golang | PackageKind::Npm | PackageKind::Composer, Some(namespace)) => {
             format!("{namespace}/{name}")
@@ -362,8 +365,8 @@ fn cyclonedx(value: &Value, source: SourceMetadata) -> Sbom {
         if text(component, "type") == Some("operating-system") {
             if os.is_none() {
                 let properties = properties_of(component);
-                let codename = property(&properties, "drydock:distro:version-codename")
-                    .map(str::to_owned);
+                let codename =
+                    property(&properties, "drydock:distro:version-codename").map(str::to_owned);
                 os = Some(Distro {
                     id: name.to_ascii_lowercase(),
                     version_id: text(component, "version").unwrap_or_default().to_owned(),

@@ -8,16 +8,14 @@ use crate::Sbom;
 
 pub(super) fn read(value: &Value, source: SourceMetadata) -> Sbom {
     let mut sbom = empty_sbom(source);
-    let os = value
-        .get("distro")
-        .and_then(|distro| {
-            Some(Distro {
-                id: text(distro, "id")?.to_ascii_lowercase(),
-                version_id: text(distro, "versionID").unwrap_or_default().to_owned(),
-                version_codename: text(distro, "versionCodename").map(str::to_owned),
-                ..Distro::default()
-            })
-        });
+    let os = value.get("distro").and_then(|distro| {
+        Some(Distro {
+            id: text(distro, "id")?.to_ascii_lowercase(),
+            version_id: text(distro, "versionID").unwrap_or_default().to_owned(),
+            version_codename: text(distro, "versionCodename").map(str::to_owned),
+            ..Distro::default()
+        })
+    });
     for artifact in value
         .get("artifacts")
         .and_then(Value::as_array)

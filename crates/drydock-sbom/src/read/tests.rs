@@ -54,7 +54,11 @@ fn cyclonedx_names_keep_their_namespace_and_the_sboms_version() {
                 "v0.4.0",
                 "pkg:golang/golang.org/x/crypto@v0.4.0"
             ),
-            row("monolog/monolog", "3.0.0", "pkg:composer/monolog/monolog@3.0.0"),
+            row(
+                "monolog/monolog",
+                "3.0.0",
+                "pkg:composer/monolog/monolog@3.0.0"
+            ),
             row(
                 "org.apache.logging.log4j:log4j-core",
                 "2.14.1",
@@ -91,7 +95,10 @@ fn a_purl_epoch_goes_before_a_version_without_one() {
     assert_eq!(bsdutils.arch.as_deref(), Some("amd64"));
     assert_eq!(sbom.packages[1].version, "2:5.2.15-3.fc38");
     let distro = sbom.distro.unwrap();
-    assert_eq!((distro.id.as_str(), distro.version_id.as_str()), ("debian", "12.5"));
+    assert_eq!(
+        (distro.id.as_str(), distro.version_id.as_str()),
+        ("debian", "12.5")
+    );
 }
 
 #[test]
@@ -125,7 +132,11 @@ fn cyclonedx_xml_reads_like_json() {
                 "v0.4.0",
                 "pkg:golang/golang.org/x/crypto@v0.4.0"
             ),
-            row("libc6", "2.36-9", "pkg:deb/debian/libc6@2.36-9?upstream=glibc"),
+            row(
+                "libc6",
+                "2.36-9",
+                "pkg:deb/debian/libc6@2.36-9?upstream=glibc"
+            ),
         ]
     );
     let crypto = &sbom.packages[0];

@@ -99,10 +99,7 @@ fn component_fields(component: Node<'_, '_>) -> Map<String, Value> {
         .map(|location| json!({ "location": location }))
         .collect();
     if !occurrences.is_empty() {
-        object.insert(
-            "evidence".to_owned(),
-            json!({ "occurrences": occurrences }),
-        );
+        object.insert("evidence".to_owned(), json!({ "occurrences": occurrences }));
     }
     object
 }
