@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Write the seed corpora of the input-format fuzz targets under
 fuzz/seeds/<target>/ (sbom_reader, purl, vex, registry_reference,
-www_authenticate, docker_config, key_pem, bundle_dsse).
+www_authenticate, docker_config, key_pem, bundle_dsse), and of the older
+catalog, vulnerability-data and archive targets that had none (see
+older_targets; binaries are left to make_seeds.py's callers: the Go and Rust
+fixture binaries are over the 100 KB seed size).
 
 Seeds are real documents: the CycloneDX 1.6, SPDX 2.3 and OpenVEX examples
 of ../shared/data/examples (each cut to at most 100 KB by dropping list
@@ -208,7 +211,83 @@ def keys_and_bundles():
     write("bundle_dsse", "simple-signing.json", json.dumps(simple))
 
 
+def cut_text(data, limit=MAX_SEED):
+    """The first lines of a text that fit a seed, cut at a paragraph."""
+    if len(data) <= limit:
+        return data
+    cut = data[:limit]
+    end = cut.rfind(b"\n\n")
+    return cut[:end + 2] if end > 0 else cut[:cut.rfind(b"\n") + 1]
+
+
+def older_targets():
+    """Seeds for the catalog, vulnerability-data and archive targets that had
+    none: real records from ../shared/data, the catalog test fixtures, and the
+    Debian test fixture's apt lists (when built)."""
+    data = os.path.join(EXAMPLES, "..")
+    repo = os.path.join(HERE, "..")
+    vectors = set()
+    for ecosystem in ["Go", "PyPI", "npm", "crates.io"]:
+        files = sorted(glob.glob(os.path.join(data, "osv", ecosystem, "*.json")))
+        for path in files[:: max(1, len(files) // 6)][:6]:
+            with open(path, "rb") as f:
+                record = f.read()
+            if len(record) <= MAX_SEED:
+                write("osv_record", ecosystem + "-" + os.path.basename(path), record)
+            vectors.update(re.findall(rb'CVSS:3\.[01]/[A-Z:/]+', record))
+            vectors.update(re.findall(rb'CVSS:4\.0/[A-Za-z:/]+', record))
+    for vector in sorted(vectors)[:40]:
+        write("cvss", hashlib.sha256(vector).hexdigest()[:16], vector)
+    for path in sorted(glob.glob(os.path.join(data, "alpine-secdb", "*", "main.json")))[:2]:
+        with open(path) as f:
+            write("secdb", os.path.basename(os.path.dirname(path)) + "-main.json", shrink(json.load(f)))
+    with open(os.path.join(repo, "crates/drydock-vuln/tests/fixtures/tracker-debian-image.json")) as f:
+        write("debian_tracker", "tracker-debian-image.json", shrink(json.load(f)))
+    fixtures = os.path.join(repo, "crates/drydock-catalog/tests/fixtures")
+    for target, path in [("ruby", "ruby/Gemfile.lock"), ("php", "php/project/composer.lock"),
+                         ("php", "php/project/vendor/composer/installed.json"),
+                         ("dotnet_deps", "dotnet/app.deps.json")]:
+        full = os.path.join(fixtures, path)
+        if os.path.exists(full):
+            with open(full, "rb") as f:
+                write(target, os.path.basename(path), cut_text(f.read()))
+    with open(os.path.join(HERE, "Cargo.lock"), "rb") as f:
+        write("cargo_lock", "Cargo.lock", cut_text(f.read(), 20 * 1024))
+    write("javascript_lock", "package-lock.json", json.dumps({
+        "name": "app", "lockfileVersion": 3, "packages": {
+            "": {"name": "app", "version": "1.0.0"},
+            "node_modules/@babel/core": {"version": "7.0.0"},
+            "node_modules/a/node_modules/ms": {"version": "2.1.3"}}}, indent=1))
+    write("javascript_lock", "yarn.lock",
+          '# yarn lockfile v1\n\n"@babel/code-frame@^7.0.0", "@babel/code-frame@^7.10.4":\n'
+          '  version "7.10.4"\n  dependencies:\n    "@babel/highlight" "^7.10.4"\n\n'
+          'left-pad@^1.0.0:\n  "version" "1.3.0"\n')
+    write("javascript_lock", "pnpm-lock.yaml",
+          "lockfileVersion: 5.4\n\npackages:\n\n  /ms/2.1.3:\n    resolution: {integrity: sha512-x}\n\n"
+          "  registry.example.org/@s/a/1.0.0_react@18.0.0:\n    resolution: {integrity: sha512-y}\n")
+    write("python_metadata", "requirements.txt",
+          "-r base.txt\nDjango==2.2  # pinned \\\nflask>=1.0\nsix==1.15.0 \\\n    --hash=sha256:abc\n")
+    write("python_metadata", "METADATA",
+          "Metadata-Version: 2.1\nName: requests\nVersion: 2.25.0\nLicense: Apache 2.0\n"
+          "Requires-Dist: idna (<3,>=2.5)\n\nLong description.\n")
+    for i, pair in enumerate(["1.2.3\t1.2.3-rc.1", "1:2.36-9+deb12u4\t2.36-9", "v0.0.0-20191109021931-daa7c04131f5\tv0.1.0",
+                              "1.0.0a1\t1.0.0.post1", "2.0.0-M1\t2.0.0", "1.0~rc1\t1.0", "^1.2.3\t1.4.0"]):
+        write("version", f"pair-{i}", pair)
+    lists = glob.glob(os.path.join(repo, ".cache/fixtures/debian-*/rootfs/var/lib/apt/lists"))
+    if lists:
+        for name, target in [("_InRelease", "release_file"), ("_Release", "release_file"),
+                             ("_Packages", "packages_index")]:
+            for path in glob.glob(os.path.join(lists[0], "*" + name)):
+                with open(path, "rb") as f:
+                    write(target, name.strip("_"), cut_text(f.read()))
+        status = glob.glob(os.path.join(os.path.dirname(lists[0]), "..", "dpkg", "status"))
+        if status:
+            with open(status[0], "rb") as f:
+                write("deb_control", "status", cut_text(f.read(), 20 * 1024))
+
+
 documents = sbom_reader()
+older_targets()
 purls(documents)
 vex()
 small_inputs()
