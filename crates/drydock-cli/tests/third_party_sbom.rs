@@ -159,8 +159,6 @@ enum DifferenceKind {
     /// The same finding, its package shown differently: a normalisation
     /// applied to the keys of both scans, `None` when it does not apply.
     Shown(fn(&Key) -> Option<Key>),
-    /// A finding only the direct scan has.
-    Missing(fn(&Key) -> bool),
     /// A finding only the SBOM's scan has.
     Added(fn(&Key) -> bool),
 }
@@ -174,13 +172,13 @@ fn compare(source: &str, sboms: &[(String, PathBuf)], differences: &[Difference]
         let mut shown_differently = 0;
         let mut normalise = |key: Key, count: bool| {
             for difference in differences.iter().filter(applies) {
-                if let DifferenceKind::Shown(map) = difference.kind {
-                    if let Some(mapped) = map(&key) {
-                        if count && mapped != key {
-                            shown_differently += 1;
-                        }
-                        return mapped;
+                if let DifferenceKind::Shown(map) = difference.kind
+                    && let Some(mapped) = map(&key)
+                {
+                    if count && mapped != key {
+                        shown_differently += 1;
                     }
+                    return mapped;
                 }
             }
             key
@@ -207,18 +205,9 @@ fn compare(source: &str, sboms: &[(String, PathBuf)], differences: &[Difference]
             );
         }
         let mut unexplained = Vec::new();
+        // Nothing the direct scan finds may be lost.
         for key in direct.difference(&from_sbom) {
-            let why = differences
-                .iter()
-                .filter(applies)
-                .find_map(|d| match d.kind {
-                    DifferenceKind::Missing(covers) if covers(key) => Some(d.why),
-                    _ => None,
-                });
-            match why {
-                Some(why) => eprintln!("{source}: {label}: lacks {key:?}: {why}"),
-                None => unexplained.push(format!("missing {key:?}")),
-            }
+            unexplained.push(format!("missing {key:?}"));
         }
         for key in from_sbom.difference(&direct) {
             let why = differences
