@@ -177,7 +177,7 @@ fn default_file_mode() -> Mode {
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
     #[error("not a golden image spec")]
-    Yaml(#[source] serde_yaml::Error),
+    Yaml(#[source] Box<serde_saphyr::Error>),
     #[error("unknown profile `{0}` (expected static, base, cc or python3)")]
     Profile(String),
     #[error("`{0}`: only the `debian` distribution is supported")]
@@ -237,7 +237,8 @@ pub fn profile(name: &str) -> Result<Profile, SpecError> {
 
 impl Spec {
     pub fn parse(text: &str) -> Result<Self, SpecError> {
-        let spec: Spec = serde_yaml::from_str(text).map_err(SpecError::Yaml)?;
+        let spec: Spec =
+            serde_saphyr::from_str(text).map_err(|error| SpecError::Yaml(Box::new(error)))?;
         if spec.distribution != "debian" {
             return Err(SpecError::Distribution(spec.distribution));
         }

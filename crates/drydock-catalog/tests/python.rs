@@ -223,6 +223,12 @@ fn lock_files_are_declared() {
                 false
             ),
             (
+                "flask".to_owned(),
+                ">=1.0".to_owned(),
+                "pkg:pypi/flask".to_owned(),
+                false
+            ),
+            (
                 "idna".to_owned(),
                 "2.10".to_owned(),
                 "pkg:pypi/idna@2.10".to_owned(),
@@ -236,10 +242,19 @@ fn lock_files_are_declared() {
             ),
         ]
     );
-    assert_eq!(found.problems.len(), 1, "{:?}", found.problems);
-    assert_eq!(
-        found.problems.first().map(|p| p.path.to_display()),
-        Some("/app/poetry.lock".to_owned())
+    let problems: Vec<(String, &str)> = found
+        .problems
+        .iter()
+        .map(|p| (p.path.to_display(), p.reason.as_str()))
+        .collect();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert_eq!(problems[0].0, "/app/poetry.lock");
+    assert_eq!(problems[1].0, "/app/requirements-dev.txt");
+    assert!(
+        problems[1]
+            .1
+            .contains("`/app/requirements.txt` is not in the image"),
+        "{problems:?}"
     );
 }
 
@@ -273,4 +288,76 @@ fn conda_records() {
             )
         ))
     );
+}
+
+/// `-r` includes are followed relative to the including file (files named
+/// like requirements or constraints files); `-c` pins unpinned
+/// requirements; includes that climb above the root or are missing are
+/// problems; an included `requirements*.txt` is reported once, on its own.
+#[test]
+fn requirements_includes_and_constraints_are_followed_within_the_root() {
+    let found = run(
+        "python-lock",
+        &[
+            (
+                "app/requirements.txt",
+                b"-r requirements/base.txt\n-r requirements-extra.txt\n-c constraints.txt\nflask\nclick>=7\n-r ../../../etc/shadow-requirements.txt\n-r missing-requirements.txt\n-r https://example.org/r.txt\n",
+            ),
+            (
+                "app/requirements/base.txt",
+                b"Django==2.2\n-r ../requirements.txt\n",
+            ),
+            ("app/requirements-extra.txt", b"six==1.15.0\n"),
+            ("app/constraints.txt", b"flask==1.0\n"),
+        ],
+    );
+    assert_eq!(
+        summary(&found),
+        vec![
+            (
+                "Django".to_owned(),
+                "2.2".to_owned(),
+                "pkg:pypi/django@2.2".to_owned(),
+                false
+            ),
+            (
+                "click".to_owned(),
+                ">=7".to_owned(),
+                "pkg:pypi/click".to_owned(),
+                false
+            ),
+            (
+                "flask".to_owned(),
+                "1.0".to_owned(),
+                "pkg:pypi/flask@1.0".to_owned(),
+                false
+            ),
+            (
+                "six".to_owned(),
+                "1.15.0".to_owned(),
+                "pkg:pypi/six@1.15.0".to_owned(),
+                false
+            ),
+        ]
+    );
+    let django = found.packages.iter().find(|p| p.name == "Django").unwrap();
+    assert_eq!(
+        django.locations[0].path.to_display(),
+        "/app/requirements/base.txt"
+    );
+    let problems: Vec<String> = found
+        .problems
+        .iter()
+        .map(|p| format!("{}: {}", p.path.to_display(), p.reason))
+        .collect();
+    assert_eq!(problems.len(), 3, "{problems:#?}");
+    assert!(
+        problems[0].contains("climbs above the root"),
+        "{problems:#?}"
+    );
+    assert!(
+        problems[1].contains("`/app/missing-requirements.txt` is not in the image"),
+        "{problems:#?}"
+    );
+    assert!(problems[2].contains("a URL, not followed"), "{problems:#?}");
 }

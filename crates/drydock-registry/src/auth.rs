@@ -99,27 +99,51 @@ impl Credentials {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(RegistryError::io(path)(e)),
         };
-        let config: DockerConfig =
-            serde_json::from_slice(&bytes).map_err(|source| RegistryError::Json {
-                what: path.display().to_string(),
-                source,
-            })?;
-        let keys = config_keys(registry);
-        if let Some(helper) = keys.iter().find_map(|k| config.cred_helpers.get(k)) {
-            return run_helper(helper, registry);
+        match config_answer(&bytes, path, registry)? {
+            ConfigAnswer::Credential(found) => Ok(Some(found)),
+            ConfigAnswer::Helper(helper) => run_helper(&helper, registry),
+            ConfigAnswer::Nothing => Ok(None),
         }
-        for key in &keys {
-            if let Some(auth) = config.auths.get(key)
-                && let Some(found) = decode_auth(auth, path)?
-            {
-                return Ok(Some(found));
-            }
-        }
-        if let Some(store) = &config.creds_store {
-            return run_helper(store, registry);
-        }
-        Ok(None)
     }
+}
+
+/// What Docker's `config.json` says for a registry, without running anything.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum ConfigAnswer {
+    Credential(Credential),
+    /// The credential helper to ask (`credHelpers` for the registry, else
+    /// `credsStore` when `auths` has nothing).
+    Helper(String),
+    Nothing,
+}
+
+/// Reads `config.json` (`bytes`, read from `path`) for `registry`:
+/// `credHelpers` first, then `auths`, then `credsStore`.
+pub(crate) fn config_answer(
+    bytes: &[u8],
+    path: &Path,
+    registry: &str,
+) -> Result<ConfigAnswer, RegistryError> {
+    let config: DockerConfig =
+        serde_json::from_slice(bytes).map_err(|source| RegistryError::Json {
+            what: path.display().to_string(),
+            source,
+        })?;
+    let keys = config_keys(registry);
+    if let Some(helper) = keys.iter().find_map(|k| config.cred_helpers.get(k)) {
+        return Ok(ConfigAnswer::Helper(helper.clone()));
+    }
+    for key in &keys {
+        if let Some(auth) = config.auths.get(key)
+            && let Some(found) = decode_auth(auth, path)?
+        {
+            return Ok(ConfigAnswer::Credential(found));
+        }
+    }
+    if let Some(store) = config.creds_store {
+        return Ok(ConfigAnswer::Helper(store));
+    }
+    Ok(ConfigAnswer::Nothing)
 }
 
 fn decode_auth(auth: &DockerAuth, path: &Path) -> Result<Option<Credential>, RegistryError> {

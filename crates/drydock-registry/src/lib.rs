@@ -27,6 +27,23 @@ mod target;
 mod transfer;
 
 pub use auth::{Credential, Credentials};
+
+/// Entry points for the fuzz targets (`fuzz/`): the parsers of untrusted
+/// registry input that are otherwise private. Not a stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Parses a `WWW-Authenticate` header; a description of the challenge.
+    pub fn www_authenticate(header: &str) -> Option<String> {
+        crate::auth::parse_challenge(header).map(|challenge| format!("{challenge:?}"))
+    }
+
+    /// Reads a Docker `config.json` for `registry` without running any
+    /// credential helper; a description of the answer.
+    pub fn docker_config(bytes: &[u8], registry: &str) -> Result<String, crate::RegistryError> {
+        crate::auth::config_answer(bytes, std::path::Path::new("config.json"), registry)
+            .map(|answer| format!("{answer:?}"))
+    }
+}
 pub use client::{Client, ClientOptions, MANIFEST_LIMIT, default_http_agent};
 pub use error::RegistryError;
 pub use layout::Layout;

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::ids::{content_uuid, package_refs, parse_maintainer, source_purl};
 use crate::license::{CycloneDxLicense, cyclonedx_license};
-use crate::{Format, Sbom, SbomError, sorted_packages, write_json};
+use crate::{Format, Sbom, SbomError, merged_packages, sorted_packages, write_json};
 
 const IMAGE_REF: &str = "drydock:source";
 const OS_REF: &str = "drydock:operating-system";
@@ -77,6 +77,20 @@ struct Component {
     pedigree: Option<Pedigree>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     properties: Vec<Property>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    evidence: Option<Evidence>,
+}
+
+/// Where the component was found: one occurrence per location (a package
+/// installed at several paths is one component).
+#[derive(Serialize)]
+struct Evidence {
+    occurrences: Vec<Occurrence>,
+}
+
+#[derive(Serialize)]
+struct Occurrence {
+    location: String,
 }
 
 impl Component {
@@ -93,6 +107,7 @@ impl Component {
             purl: None,
             pedigree: None,
             properties: Vec::new(),
+            evidence: None,
         }
     }
 
@@ -181,7 +196,8 @@ pub fn write_cyclonedx_json(sbom: &Sbom, out: &mut dyn std::io::Write) -> Result
 }
 
 fn build(sbom: &Sbom) -> Bom {
-    let packages = sorted_packages(&sbom.packages);
+    let merged = merged_packages(&sbom.packages);
+    let packages = sorted_packages(&merged);
     let refs = package_refs(&packages);
 
     let mut components: Vec<Component> = packages
@@ -398,6 +414,17 @@ fn package_component(package: &Package, bom_ref: String) -> Component {
     }
     if let Some(layer) = &package.layer {
         layer_properties(&mut component, "drydock:layer:introduced", layer);
+    }
+    if !package.locations.is_empty() {
+        component.evidence = Some(Evidence {
+            occurrences: package
+                .locations
+                .iter()
+                .map(|location| Occurrence {
+                    location: location.path.to_display(),
+                })
+                .collect(),
+        });
     }
     component
 }

@@ -163,6 +163,46 @@ pub fn sorted_packages(packages: &[Package]) -> Vec<&Package> {
     sorted
 }
 
+/// One package per identity (purl and installed/declared), with the
+/// locations (and owned files) of every copy: what CycloneDX and SPDX list
+/// as one component. Copies are taken in output order ([`sorted_packages`]),
+/// so the result does not depend on the input's order; the first copy's
+/// other fields are kept. The native JSON and the table keep one entry per
+/// location.
+pub fn merged_packages(packages: &[Package]) -> Vec<Package> {
+    let mut index: std::collections::HashMap<(String, bool), usize> =
+        std::collections::HashMap::new();
+    let mut out: Vec<Package> = Vec::new();
+    for package in sorted_packages(packages) {
+        let key = (package.purl.to_string(), package.installed);
+        let Some(&at) = index.get(&key) else {
+            index.insert(key, out.len());
+            out.push(package.clone());
+            continue;
+        };
+        let Some(merged) = out.get_mut(at) else {
+            continue;
+        };
+        for location in &package.locations {
+            if !merged.locations.contains(location) {
+                merged.locations.push(location.clone());
+            }
+        }
+        if !package.files.is_empty() {
+            let known: std::collections::HashSet<drydock_core::ImagePath> =
+                merged.files.iter().map(|file| file.path.clone()).collect();
+            merged.files.extend(
+                package
+                    .files
+                    .iter()
+                    .filter(|file| !known.contains(&file.path))
+                    .cloned(),
+            );
+        }
+    }
+    out
+}
+
 /// Serialise `value` as pretty JSON followed by a newline.
 fn write_json<T: serde::Serialize>(
     format: Format,

@@ -69,9 +69,10 @@ pub fn parse_purl(text: &str) -> Result<Purl, PurlParseError> {
         purl = purl.with_qualifier(key, &decode_or(value)?);
     }
     if let Some(subpath) = subpath {
+        // The purl spec discards empty, `.` and `..` subpath segments.
         let segments = subpath
             .split('/')
-            .filter(|s| !s.is_empty())
+            .filter(|s| !s.is_empty() && *s != "." && *s != "..")
             .map(decode_or)
             .collect::<Result<Vec<_>, _>>()?;
         purl = purl.with_subpath(&segments.join("/"));
@@ -111,6 +112,16 @@ mod tests {
         ] {
             assert_eq!(parse_purl(text).map(|p| p.to_string()), Ok(text.to_owned()));
         }
+    }
+
+    /// Found by the `purl` fuzz target: a `.` subpath segment was kept when
+    /// reading but dropped when printing, so the purl did not round-trip.
+    #[test]
+    #[expect(clippy::unwrap_used, reason = "a test fails loudly")]
+    fn dot_subpath_segments_are_discarded() {
+        let purl = parse_purl("pkg:npm/a@1#lib/./x/../y").unwrap();
+        assert_eq!(purl.to_string(), "pkg:npm/a@1#lib/x/y");
+        assert_eq!(parse_purl(&purl.to_string()), Ok(purl));
     }
 
     #[test]

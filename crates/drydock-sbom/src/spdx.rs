@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::ids::{SpdxIds, is_organization, parse_maintainer, source_purl, spdx_idstring};
 use crate::license::spdx_license_declared;
-use crate::{Format, Sbom, SbomError, sorted_packages, write_json};
+use crate::{Format, Sbom, SbomError, merged_packages, sorted_packages, write_json};
 
 const DOCUMENT_ID: &str = "SPDXRef-DOCUMENT";
 const NOASSERTION: &str = "NOASSERTION";
@@ -172,7 +172,8 @@ fn build(sbom: &Sbom) -> Document {
         relationships.push(relationship(&root_id, "CONTAINS", &id));
     }
 
-    let sorted = sorted_packages(&sbom.packages);
+    let merged = merged_packages(&sbom.packages);
+    let sorted = sorted_packages(&merged);
     let mut by_purl: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut sources: BTreeMap<String, String> = BTreeMap::new();
     let mut source_packages: Vec<SpdxPackage> = Vec::new();

@@ -649,10 +649,25 @@ fn cyclonedx_components_carry_the_package_facts() {
     assert_eq!(os["type"], "operating-system");
     assert_eq!(os["version"], "12");
 
-    // Duplicate purls get distinct, stable refs; every ref is unique.
-    let libgcc = component(&bom, "libgcc-s1");
-    assert_eq!(libgcc.len(), 2);
-    assert_ne!(libgcc[0]["bom-ref"], libgcc[1]["bom-ref"]);
+    // The same package at two locations is one component with both
+    // occurrences (and both location properties); every ref is unique.
+    let [libgcc] = component(&bom, "libgcc-s1")[..] else {
+        panic!("one libgcc-s1 component")
+    };
+    let occurrences: Vec<&str> = libgcc["evidence"]["occurrences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["location"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        occurrences,
+        ["/var/lib/dpkg/status", "/var/lib/dpkg/status.d/libgcc-s1"]
+    );
+    assert_eq!(
+        property(libgcc, "drydock:location:1:path"),
+        Some("/var/lib/dpkg/status.d/libgcc-s1")
+    );
     let mut refs: Vec<&str> = bom["components"]
         .as_array()
         .unwrap()

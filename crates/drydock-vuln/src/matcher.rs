@@ -174,6 +174,16 @@ pub fn query_for(package: &Package, distro: Option<&Distro>) -> Result<Query, St
             also,
         });
     }
+    if !package.installed && package.purl.version().is_none() {
+        return Err(if package.version.is_empty() {
+            "declared without a version: not matched".to_owned()
+        } else {
+            format!(
+                "declared as `{}`, not an exact version: not matched",
+                package.version
+            )
+        });
+    }
     let Some(ecosystem) = package.kind.language_ecosystem() else {
         return Err(format!(
             "no advisory ecosystem for {} packages",
@@ -194,13 +204,13 @@ pub fn query_for(package: &Package, distro: Option<&Distro>) -> Result<Query, St
         }
         _ => package.name.clone(),
     };
+    // The purl's version is the one to look up: an SBOM written by another
+    // tool may show another (Syft's Go toolchain is `go1.21.3`, its purl
+    // `1.21.3`); drydock's catalogers write the same in both.
+    let version = package.purl.version().unwrap_or(&package.version);
     let version = match package.kind {
-        PackageKind::Golang => package
-            .version
-            .strip_prefix('v')
-            .unwrap_or(&package.version)
-            .to_owned(),
-        _ => package.version.clone(),
+        PackageKind::Golang => version.strip_prefix('v').unwrap_or(version).to_owned(),
+        _ => version.to_owned(),
     };
     Ok(Query {
         ecosystems: vec![ecosystem.to_owned()],

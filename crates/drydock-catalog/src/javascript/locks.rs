@@ -4,9 +4,9 @@
 //! |---|---|---|
 //! | `package-lock.json`, `npm-shrinkwrap.json` v2/v3 | JSON `packages` map keyed by install path | every entry under a `node_modules/` path; the name is the path's last `node_modules/` segment unless `name` is set (aliases); `link: true` entries and the project's own (`""`, workspace folders) left out |
 //! | `package-lock.json` v1 | JSON `dependencies` tree | every entry, recursively; `npm:name@version` aliases resolved; git/file/URL versions left out |
-//! | `yarn.lock` v1 | yarn's own format: `"a@^1", a@^1.1:` headers, indented `version "x"` | every entry; the name from the first descriptor (the target of an `npm:` alias) |
+//! | `yarn.lock` v1 | yarn's own format: `"a@^1", a@^1.1:` headers, indented `version "x"` (or `"version" "x"`) | every entry; the name from the first descriptor (the target of an `npm:` alias) |
 //! | `yarn.lock` Berry (v2+) | YAML with `__metadata`; `resolution: "a@npm:1.2.3"`, `version: 1.2.3` | every entry but `workspace:` and `patch:` resolutions (a patch repeats the package it patches) |
-//! | `pnpm-lock.yaml` v5, v6, v9 | YAML `packages:` keyed `/name/1.2.3` (v5), `/name@1.2.3` (v6), `name@1.2.3` (v9) | every entry; peer suffixes (`(react@18.0.0)`, v5 `_react@18.0.0`) stripped; `name:`/`version:` fields win over the key (tarball, git and file entries) |
+//! | `pnpm-lock.yaml` v5, v6, v9 | YAML `packages:` keyed `/name/1.2.3` or `host/name/1.2.3` (v5, the host dropped), `/name@1.2.3` (v6), `name@1.2.3` (v9) | every entry; peer suffixes (`(react@18.0.0)`, v5 `_react@18.0.0`) stripped; `name:`/`version:` fields win over the key (tarball, git and file entries) |
 use serde_json::Value;
 
 use super::yaml;
@@ -191,8 +191,11 @@ fn parse_yarn_v1(text: &str) -> Result<Vec<Declared>, LockError> {
         let Some(field) = line.strip_prefix("  ").filter(|f| !f.starts_with(' ')) else {
             continue;
         };
+        // `version "1.0.0"`, and `"version" "1.0.0"` as some yarn 1
+        // releases quote every key.
         let Some(version) = field
             .strip_prefix("version ")
+            .or_else(|| field.strip_prefix("\"version\" "))
             .or_else(|| field.strip_prefix("version: "))
         else {
             continue;
@@ -296,18 +299,44 @@ fn parse_pnpm(text: &str) -> Result<Vec<Declared>, LockError> {
     Ok(out)
 }
 
-/// A `packages:` key → (name, version): `/name/1.2.3_peer@1` (v5),
-/// `/name@1.2.3(peer@1)` (v6), `name@1.2.3` (v9).
+/// A `packages:` key → (name, version): `/name/1.2.3_peer@1` (v5, with a
+/// registry host instead of the leading `/` for packages from another
+/// registry: `registry.example.org/@scope/name/1.2.3`), `/name@1.2.3(peer@1)`
+/// (v6), `name@1.2.3` (v9). `None` for keys that name no registry version
+/// (git or tarball entries keyed by URL): their `name:`/`version:` fields,
+/// when present, are used instead.
 fn pnpm_key(key: &str, slash_keys: bool) -> Option<(String, String)> {
+    if slash_keys {
+        let (key, with_host) = match key.strip_prefix('/') {
+            Some(key) => (key, false),
+            None => (key, true),
+        };
+        let key = key.split('(').next().unwrap_or(key);
+        let mut segments: Vec<&str> = key.split('/').collect();
+        if with_host {
+            // The first segment must be a host (`registry.npmjs.org`,
+            // `localhost:4873`), not a package name.
+            let host = segments.first().copied().unwrap_or_default();
+            if !host.contains(['.', ':']) || host.starts_with('@') {
+                return None;
+            }
+            segments.remove(0);
+        }
+        let (name, version) = match segments.as_slice() {
+            [scope, name, version] if scope.starts_with('@') && scope.len() > 1 => {
+                (format!("{scope}/{name}"), *version)
+            }
+            [name, version] if !name.starts_with('@') => ((*name).to_owned(), *version),
+            _ => return None,
+        };
+        let version = version.split('_').next().unwrap_or(version);
+        if name.is_empty() || !version.starts_with(|c: char| c.is_ascii_digit()) {
+            return None;
+        }
+        return Some((name, version.to_owned()));
+    }
     let key = key.strip_prefix('/').unwrap_or(key);
     let key = key.split('(').next().unwrap_or(key);
-    if slash_keys {
-        let slash = key.rfind('/')?;
-        let name = key.get(..slash)?;
-        let version = key.get(slash + 1..)?;
-        let version = version.split('_').next().unwrap_or(version);
-        return Some((name.to_owned(), version.to_owned()));
-    }
     let at = key.rfind('@').filter(|&at| at > 0)?;
     Some((key.get(..at)?.to_owned(), key.get(at + 1..)?.to_owned()))
 }
@@ -339,6 +368,51 @@ mod tests {
         assert_eq!(
             pnpm_key("lodash@4.17.15", false),
             Some(("lodash".to_owned(), "4.17.15".to_owned()))
+        );
+    }
+
+    #[test]
+    fn pnpm_v5_keys_drop_a_registry_host() {
+        assert_eq!(
+            pnpm_key("registry.example.org/@scope/name/1.2.3", true),
+            Some(("@scope/name".to_owned(), "1.2.3".to_owned()))
+        );
+        assert_eq!(
+            pnpm_key("localhost:4873/left-pad/1.3.0_react@18.0.0", true),
+            Some(("left-pad".to_owned(), "1.3.0".to_owned()))
+        );
+    }
+
+    #[test]
+    fn pnpm_v5_keys_without_a_version_are_no_package() {
+        for key in [
+            "registry.example.org/name",
+            "/name",
+            "/@scope/name",
+            "github.com/user/repo/0123abc",
+            "example.org/tarball.tgz",
+            "left-pad/1.3.0",
+            "/name/latest",
+        ] {
+            assert_eq!(pnpm_key(key, true), None, "{key}");
+        }
+        let text = "lockfileVersion: 5.4\n\npackages:\n\n  /ms/2.1.3:\n    resolution: {integrity: sha512-x}\n\n  registry.example.org/@s/a/1.0.0:\n    resolution: {integrity: sha512-y}\n\n  github.com/user/repo/0123abc:\n    resolution: {tarball: https://codeload.github.com/user/repo/tar.gz/0123abc}\n\n  github.com/user/other/4567def:\n    resolution: {tarball: https://codeload.github.com/user/other/tar.gz/4567def}\n    name: other\n    version: 2.0.0\n";
+        assert_eq!(
+            pairs(parse(LockKind::Pnpm, text.as_bytes()).unwrap()),
+            vec![
+                pair("@s/a", "1.0.0"),
+                pair("ms", "2.1.3"),
+                pair("other", "2.0.0")
+            ]
+        );
+    }
+
+    #[test]
+    fn yarn_v1_quoted_field_names() {
+        let text = "# yarn lockfile v1\n\n\"left-pad@^1.0.0\":\n  \"version\" \"1.3.0\"\n  \"resolved\" \"https://registry.yarnpkg.com/left-pad/-/left-pad-1.3.0.tgz\"\n  \"dependencies\":\n    \"version\" \"9.9.9\"\n\n\"@s/b@1\":\n  \"version\" \"1.0.1\"\n";
+        assert_eq!(
+            pairs(parse(LockKind::Yarn, text.as_bytes()).unwrap()),
+            vec![pair("@s/b", "1.0.1"), pair("left-pad", "1.3.0")]
         );
     }
 

@@ -3,7 +3,7 @@
 //!
 //! | file | format | read |
 //! |---|---|---|
-//! | `requirements*.txt` | pip's requirements format | exact pins only: `name==version` (or `===`), extras, environment markers, `--hash` options, comments and `\` continuations tolerated; option lines (`-r`, `-c`, `-e`, `--index-url`, …), URLs and paths skipped; a requirement with any other specifier (`>=`, `~=`, several clauses, a wildcard `==1.*`) names no single version and is not reported |
+//! | `requirements*.txt` | pip's requirements format | every requirement: pinned (`name==version` or `===`) at its version, others (`>=`, `~=`, several clauses, a wildcard `==1.*`, none) with their specifier and no version; extras, environment markers and `--hash` options tolerated; `\` continuations joined before comments are stripped (pip's order); `-r`/`-c` includes followed by the cataloger; `-e`, other options, URLs and paths skipped |
 //! | `poetry.lock` | TOML, `[[package]]` `name`/`version` | every package |
 //! | `uv.lock` | TOML, `[[package]]` `name`/`version`/`source` | every package but the project's own (`source` `editable`/`virtual`, or no version) |
 //! | `pdm.lock` | TOML, `[[package]]` `name`/`version` | every package |
@@ -15,7 +15,10 @@ use serde::Deserialize;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Declared {
     pub(crate) name: String,
+    /// The exact version, or (`exact` false) the specifier as declared
+    /// (`>=2.8.1`, `~=1.4`, empty for none).
     pub(crate) version: String,
+    pub(crate) exact: bool,
 }
 
 /// A lock file that could not be read at all.
@@ -56,7 +59,7 @@ impl LockKind {
 /// Parse a lock file of the given kind.
 pub(crate) fn parse(kind: LockKind, bytes: &[u8]) -> Result<Vec<Declared>, LockError> {
     match kind {
-        LockKind::Requirements => Ok(parse_requirements(bytes)),
+        LockKind::Requirements => Ok(parse_requirements(bytes).declared),
         LockKind::Poetry | LockKind::Pdm => parse_toml_packages(bytes, false),
         LockKind::Uv => parse_toml_packages(bytes, true),
         LockKind::Pylock => parse_pylock(bytes),
@@ -64,27 +67,87 @@ pub(crate) fn parse(kind: LockKind, bytes: &[u8]) -> Result<Vec<Declared>, LockE
     }
 }
 
-/// The exact pins of a requirements file.
-pub(crate) fn parse_requirements(bytes: &[u8]) -> Vec<Declared> {
-    let text = String::from_utf8_lossy(bytes);
+/// What one requirements file says: its requirements and the files it
+/// includes (`-r`) or takes constraints from (`-c`).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Requirements {
+    pub(crate) declared: Vec<Declared>,
+    pub(crate) includes: Vec<Include>,
+}
+
+/// A `-r FILE` / `--requirement FILE` or `-c FILE` / `--constraint FILE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Include {
+    pub(crate) path: String,
+    pub(crate) constraint: bool,
+}
+
+/// The logical lines of a requirements file, in pip's documented order:
+/// first a line ending in `\` is joined with the next, then comments (`#`
+/// at the start of the line or after whitespace) are stripped. So a `\`
+/// after a comment continues the comment: the next line is part of it. A
+/// line that is only a comment never continues (pip treats it as a
+/// comment, whatever it ends with) and ends a continuation.
+fn logical_lines(text: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let mut logical = String::new();
+    let mut pending: Option<String> = None;
     for raw in text.lines() {
-        let line = strip_comment(raw);
-        // A trailing backslash joins the next physical line.
-        if let Some(joined) = line.trim_end().strip_suffix('\\') {
-            logical.push_str(joined);
-            logical.push(' ');
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        let whole_comment = raw.trim_start().starts_with('#');
+        if let Some(joined) = raw.strip_suffix('\\').filter(|_| !whole_comment) {
+            pending.get_or_insert_with(String::new).push_str(joined);
             continue;
         }
-        logical.push_str(line);
-        if let Some(pin) = requirement_pin(&logical) {
-            out.push(pin);
+        let mut line = pending.take().unwrap_or_default();
+        if !whole_comment {
+            line.push_str(raw);
         }
-        logical.clear();
+        out.push(strip_comment(&line).to_owned());
     }
-    if let Some(pin) = requirement_pin(&logical) {
-        out.push(pin);
+    if let Some(line) = pending {
+        out.push(strip_comment(&line).to_owned());
+    }
+    out
+}
+
+/// `-r FILE`, `-rFILE`, `--requirement FILE`, `--requirement=FILE` (and
+/// the same for `-c`/`--constraint`).
+fn include(line: &str) -> Option<Include> {
+    let line = line.trim();
+    for (short, long, constraint) in [("-r", "--requirement", false), ("-c", "--constraint", true)]
+    {
+        let rest = line
+            .strip_prefix(long)
+            .filter(|rest| rest.starts_with([' ', '\t', '=']))
+            .or_else(|| line.strip_prefix(short));
+        let Some(rest) = rest else {
+            continue;
+        };
+        let path = rest.trim_start_matches(['=', ' ', '\t']).trim();
+        if path.is_empty() {
+            return None;
+        }
+        return Some(Include {
+            path: path.to_owned(),
+            constraint,
+        });
+    }
+    None
+}
+
+/// The requirements and includes of a requirements file. Requirements with
+/// an exact pin (`==`/`===`) are declared at that version; others (`>=2`,
+/// `~=1.4`, `==1.*`, several clauses, or none) are declared with their
+/// specifier as written and no version.
+pub(crate) fn parse_requirements(bytes: &[u8]) -> Requirements {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = Requirements::default();
+    for line in logical_lines(&text) {
+        if let Some(include) = include(&line) {
+            out.includes.push(include);
+        } else if let Some(requirement) = requirement(&line) {
+            out.declared.push(requirement);
+        }
     }
     out
 }
@@ -101,9 +164,9 @@ fn strip_comment(line: &str) -> &str {
     line
 }
 
-/// `name[extras] == version ; marker --hash=…` → the pin, if the line is a
-/// requirement pinned to exactly one version.
-fn requirement_pin(line: &str) -> Option<Declared> {
+/// `name[extras] <specifier> ; marker --hash=…` → the requirement: at its
+/// version when pinned to exactly one, else with its specifier.
+fn requirement(line: &str) -> Option<Declared> {
     let line = line.trim();
     if line.is_empty() || line.starts_with('-') {
         return None;
@@ -127,26 +190,51 @@ fn requirement_pin(line: &str) -> Option<Declared> {
         let close = after.find(']')?;
         rest = after.get(close + 1..).unwrap_or_default().trim_start();
     }
+    // `name @ https://…` (a direct URL) and paths name no registry version.
+    if rest.starts_with('@') || rest.contains("://") {
+        return None;
+    }
     // `name (==1.0)` is an old but valid spelling.
     let rest = rest
         .strip_prefix('(')
         .and_then(|r| r.trim_end().strip_suffix(')'))
         .unwrap_or(rest)
         .trim();
-    if rest.contains(',') {
+    let specifier_chars = |c: char| {
+        c.is_ascii_alphanumeric()
+            || c.is_whitespace()
+            || matches!(
+                c,
+                '.' | '_' | '-' | '+' | '!' | '*' | '=' | '<' | '>' | '~' | ','
+            )
+    };
+    if !rest.chars().all(specifier_chars) {
         return None;
     }
-    let version = rest
-        .strip_prefix("===")
-        .or_else(|| rest.strip_prefix("=="))?
-        .trim();
-    let valid = !version.is_empty()
-        && version
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '!'));
-    valid.then(|| Declared {
-        name: name.to_owned(),
-        version: version.to_owned(),
+    let exact = (!rest.contains(','))
+        .then(|| {
+            rest.strip_prefix("===")
+                .or_else(|| rest.strip_prefix("=="))
+                .map(str::trim)
+        })
+        .flatten()
+        .filter(|version| {
+            !version.is_empty()
+                && version
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '!'))
+        });
+    Some(match exact {
+        Some(version) => Declared {
+            name: name.to_owned(),
+            version: version.to_owned(),
+            exact: true,
+        },
+        None => Declared {
+            name: name.to_owned(),
+            version: rest.split_whitespace().collect::<Vec<_>>().join(""),
+            exact: false,
+        },
     })
 }
 
@@ -207,7 +295,11 @@ fn parse_pylock(bytes: &[u8]) -> Result<Vec<Declared>, LockError> {
 fn declared(package: TomlPackage) -> Option<Declared> {
     let name = package.name.filter(|n| !n.is_empty())?;
     let version = package.version.filter(|v| !v.is_empty())?;
-    Some(Declared { name, version })
+    Some(Declared {
+        name,
+        version,
+        exact: true,
+    })
 }
 
 /// Lock files are flat; refuse deeply nested arrays and inline tables before
@@ -275,6 +367,7 @@ fn parse_pipfile_lock(bytes: &[u8]) -> Result<Vec<Declared>, LockError> {
             out.push(Declared {
                 name: name.clone(),
                 version: version.to_owned(),
+                exact: true,
             });
         }
     }
@@ -285,26 +378,73 @@ fn parse_pipfile_lock(bytes: &[u8]) -> Result<Vec<Declared>, LockError> {
 mod tests {
     use super::*;
 
-    fn pins(text: &str) -> Vec<(String, String)> {
+    /// (name, version or specifier, exact) of every requirement.
+    fn requirements(text: &str) -> Vec<(String, String, bool)> {
         parse_requirements(text.as_bytes())
+            .declared
             .into_iter()
-            .map(|d| (d.name, d.version))
+            .map(|d| (d.name, d.version, d.exact))
             .collect()
     }
 
+    fn exact(name: &str, version: &str) -> (String, String, bool) {
+        (name.to_owned(), version.to_owned(), true)
+    }
+
+    fn declared(name: &str, specifier: &str) -> (String, String, bool) {
+        (name.to_owned(), specifier.to_owned(), false)
+    }
+
     #[test]
-    fn requirements_keep_exact_pins_only() {
-        let text = "# comment\n-r base.txt\n--index-url https://example.org/simple\nDjango==2.2.0  # pinned\nrequests[security,socks] == 2.25.0 ; python_version >= \"3\"\nflask>=1.0\nnumpy==1.*\nsix==1.15.0 \\\n    --hash=sha256:abc \\\n    --hash=sha256:def\nurllib3===1.26.4\nfoo @ https://example.org/foo.whl\n-e git+https://example.org/x#egg=x\nbar>=1,==1.2\nold (==0.1)\n";
+    fn requirements_pinned_and_unpinned() {
+        let text = "# comment\n-r base.txt\n--index-url https://example.org/simple\nDjango==2.2.0  # pinned\nrequests[security,socks] == 2.25.0 ; python_version >= \"3\"\nflask>=1.0\nnumpy==1.*\nsix==1.15.0 \\\n    --hash=sha256:abc \\\n    --hash=sha256:def\nurllib3===1.26.4\nfoo @ https://example.org/foo.whl\n-e git+https://example.org/x#egg=x\nbar>=1, ==1.2\nold (==0.1)\npytest\n./local/pkg\n";
         assert_eq!(
-            pins(text),
+            requirements(text),
             vec![
-                ("Django".to_owned(), "2.2.0".to_owned()),
-                ("requests".to_owned(), "2.25.0".to_owned()),
-                ("six".to_owned(), "1.15.0".to_owned()),
-                ("urllib3".to_owned(), "1.26.4".to_owned()),
-                ("old".to_owned(), "0.1".to_owned()),
+                exact("Django", "2.2.0"),
+                exact("requests", "2.25.0"),
+                declared("flask", ">=1.0"),
+                declared("numpy", "==1.*"),
+                exact("six", "1.15.0"),
+                exact("urllib3", "1.26.4"),
+                declared("bar", ">=1,==1.2"),
+                exact("old", "0.1"),
+                declared("pytest", ""),
             ]
         );
+    }
+
+    /// pip joins continuation lines first and strips comments after: a `\`
+    /// at the end of a comment continues the comment over the next line.
+    #[test]
+    fn continuation_after_a_comment_continues_the_comment() {
+        let text = "a==1.0 # note \\\nb==2.0\nc==3.0 \\\n# whole-line comment \\\nd==4.0\n";
+        assert_eq!(
+            requirements(text),
+            vec![exact("a", "1.0"), exact("c", "3.0"), exact("d", "4.0")]
+        );
+    }
+
+    #[test]
+    fn includes_and_constraints() {
+        let parsed =
+            parse_requirements(b"-r base.txt\n--requirement=dev/more.txt\n-c constraints.txt\n--constraint c2.txt\n-rinline.txt\nx==1\n");
+        let includes: Vec<(&str, bool)> = parsed
+            .includes
+            .iter()
+            .map(|include| (include.path.as_str(), include.constraint))
+            .collect();
+        assert_eq!(
+            includes,
+            [
+                ("base.txt", false),
+                ("dev/more.txt", false),
+                ("constraints.txt", true),
+                ("c2.txt", true),
+                ("inline.txt", false)
+            ]
+        );
+        assert_eq!(parsed.declared.len(), 1);
     }
 
     #[test]

@@ -390,6 +390,12 @@ impl Cataloger for PythonLockCataloger {
             paths: vec![],
             globs: vec![
                 "**/requirements*.txt",
+                // Files a requirements file may include (`-r`/`-c`): read
+                // so the includes can be followed, reported through the
+                // file that includes them.
+                "**/*requirements*.txt",
+                "**/requirements/*.txt",
+                "**/constraints*.txt",
                 "**/poetry.lock",
                 "**/Pipfile.lock",
                 "**/uv.lock",
@@ -414,6 +420,10 @@ impl Cataloger for PythonLockCataloger {
             let Some(kind) = locks::LockKind::of(file.path.file_name()) else {
                 continue;
             };
+            if kind == locks::LockKind::Requirements {
+                requirements_packages(files, file, &mut found);
+                continue;
+            }
             match locks::parse(kind, file.bytes) {
                 Ok(declared) => {
                     for package in declared {
@@ -427,10 +437,128 @@ impl Cataloger for PythonLockCataloger {
     }
 }
 
+/// How deep `-r` includes are followed.
+const MAX_INCLUDE_DEPTH: usize = 16;
+
+/// `include` written in `from` (relative to its directory, or from the
+/// root when absolute) as a path in the image; `None` when `..` climbs
+/// above the root.
+fn include_path(from: &ImagePath, include: &str) -> Option<ImagePath> {
+    let parent = from.parent().unwrap_or_default();
+    let mut parts: Vec<&[u8]> = if include.starts_with('/') {
+        Vec::new()
+    } else {
+        parent.components().collect()
+    };
+    for component in include.as_bytes().split(|&b| b == b'/') {
+        match component {
+            b"" | b"." => {}
+            b".." => {
+                parts.pop()?;
+            }
+            name => parts.push(name),
+        }
+    }
+    ImagePath::new(parts.join(&b'/')).ok()
+}
+
+/// The requirements of a `requirements*.txt`, following its `-r` includes
+/// (each included file's requirements located at that file) and applying
+/// its `-c` constraints' pins to requirements that have no exact version.
+/// An included file that is itself a `requirements*.txt` is reported on its
+/// own, not again here. Includes that climb above the root, are URLs, or
+/// are not in the image are reported as problems.
+fn requirements_packages(files: &Files<'_>, root: &FileRef<'_>, found: &mut Found) {
+    let mut declared: Vec<(locks::Declared, &FileRef<'_>)> = Vec::new();
+    let mut constraints: HashMap<String, String> = HashMap::new();
+    let mut visited = vec![root.path.clone()];
+    let mut queue = vec![(root, 0_usize)];
+    while let Some((current, depth)) = queue.pop() {
+        let parsed = locks::parse_requirements(current.bytes);
+        declared.extend(parsed.declared.into_iter().map(|d| (d, current)));
+        for include in parsed.includes {
+            let option = if include.constraint { "-c" } else { "-r" };
+            if include.path.contains("://") {
+                found.problem(
+                    LOCK_ID,
+                    current,
+                    format!("`{option} {}`: a URL, not followed", include.path),
+                );
+                continue;
+            }
+            let Some(path) = include_path(&current.path, &include.path) else {
+                found.problem(
+                    LOCK_ID,
+                    current,
+                    format!(
+                        "`{option} {}` climbs above the root: not followed",
+                        include.path
+                    ),
+                );
+                continue;
+            };
+            let Some(target) = files.get(&String::from_utf8_lossy(path.as_bytes())) else {
+                found.problem(
+                    LOCK_ID,
+                    current,
+                    format!(
+                        "`{option} {}`: `{}` is not in the image, or not named like a requirements or constraints file (`*requirements*.txt`, `requirements/*.txt`, `constraints*.txt`)",
+                        include.path,
+                        path.to_display()
+                    ),
+                );
+                continue;
+            };
+            if visited.contains(&target.path) {
+                continue;
+            }
+            visited.push(target.path.clone());
+            if include.constraint {
+                for pin in locks::parse_requirements(target.bytes).declared {
+                    if pin.exact {
+                        constraints.insert(metadata::purl_name(&pin.name), pin.version);
+                    }
+                }
+                continue;
+            }
+            if locks::LockKind::of(target.path.file_name()) == Some(locks::LockKind::Requirements) {
+                continue;
+            }
+            if depth + 1 > MAX_INCLUDE_DEPTH {
+                found.problem(
+                    LOCK_ID,
+                    current,
+                    format!(
+                        "`-r {}`: includes nested deeper than {MAX_INCLUDE_DEPTH}: not followed",
+                        include.path
+                    ),
+                );
+                continue;
+            }
+            queue.push((target, depth + 1));
+        }
+    }
+    for (mut requirement, file) in declared {
+        if !requirement.exact
+            && let Some(version) = constraints.get(&metadata::purl_name(&requirement.name))
+        {
+            requirement.version.clone_from(version);
+            requirement.exact = true;
+        }
+        found.packages.push(declared_package(file, requirement));
+    }
+}
+
 fn declared_package(file: &FileRef<'_>, declared: locks::Declared) -> Package {
+    let purl = Purl::new("pypi", &metadata::purl_name(&declared.name));
     Package {
-        purl: Purl::new("pypi", &metadata::purl_name(&declared.name))
-            .with_version(&declared.version),
+        // A requirement without an exact version has none in its purl
+        // either; its version field holds the specifier as declared.
+        purl: if declared.exact {
+            purl.with_version(&declared.version)
+        } else {
+            purl
+        },
         name: declared.name,
         version: declared.version,
         kind: PackageKind::Pypi,
