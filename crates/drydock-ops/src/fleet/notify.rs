@@ -322,7 +322,11 @@ pub fn run_store(store: &mut Store, options: &RunOptions) -> Result<NotifyReport
     let targets = store.notify_targets().map_err(store_error(store))?;
     let mut report = NotifyReport::default();
     for target in targets {
-        if options.only.as_ref().is_some_and(|name| name != &target.name) {
+        if options
+            .only
+            .as_ref()
+            .is_some_and(|name| name != &target.name)
+        {
             continue;
         }
         let mut result = TargetRun {
@@ -934,8 +938,8 @@ fn reconcile_ticket(
                         body: serde_json::json!({
                             "fields": { "summary": content.title, "description": content.body }
                         })
-                            .to_string()
-                            .into_bytes(),
+                        .to_string()
+                        .into_bytes(),
                         key,
                         event: "ticket-update",
                     },
