@@ -11,6 +11,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use Fault::{Fail, Hold, None as Ok_, Restart};
 use drydock_test::{
     Blob, OciImage, Postgres, REGISTRY, RawTar, Registry, RegistryConfig, missing, require_tools,
     workspace_root,
@@ -365,7 +366,6 @@ fn webhook_lifecycle(store: String) -> Option<()> {
     let old_digest = digest_of(&app_old);
     push(&app_old, &host, "team/app:1.0");
 
-    use Fault::{Fail, Hold, None as Ok_, Restart};
     let faulty = Webhook::start(vec![
         Ok_, Fail, Ok_, Hold, Ok_, Restart, Ok_, Ok_, Fail, Fail, Fail, Ok_, Hold, Fail, Ok_,
     ]);
@@ -711,10 +711,10 @@ impl Tracker {
                 return (404, "{}".into());
             };
             if let Some(text) = body["body"].as_str() {
-                issue.body = text.to_owned();
+                text.clone_into(&mut issue.body);
             }
             if let Some(text) = body["title"].as_str() {
-                issue.title = text.to_owned();
+                text.clone_into(&mut issue.title);
             }
             match body["state"].as_str() {
                 Some("closed") => issue.open = false,
@@ -773,10 +773,10 @@ impl Tracker {
                 return (404, "{}".into());
             };
             if let Some(text) = fields.get("description").and_then(Value::as_str) {
-                issue.body = text.to_owned();
+                text.clone_into(&mut issue.body);
             }
             if let Some(text) = fields.get("summary").and_then(Value::as_str) {
-                issue.title = text.to_owned();
+                text.clone_into(&mut issue.title);
             }
             return (204, String::new());
         }

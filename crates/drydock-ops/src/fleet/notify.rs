@@ -436,7 +436,7 @@ fn deliver_target(
 /// The wait before the next run may try again: 15 s doubled per attempt
 /// made so far, at most 6 hours.
 fn retry_delay(attempts: i64) -> i64 {
-    let doublings = attempts.saturating_sub(1).clamp(0, 20) as u32;
+    let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
     (15_i64 << doublings).min(MAX_DELAY)
 }
 
@@ -862,7 +862,7 @@ fn ticket_content(
     Ok(Some(TicketContent {
         title,
         body,
-        locations: locations.len() as i64,
+        locations: i64::try_from(locations.len()).unwrap_or(i64::MAX),
         severity: first.severity.clone(),
     }))
 }
@@ -916,7 +916,7 @@ fn reconcile_ticket(
                 },
             };
             sender.send(&request)?;
-            ticket.state = "closed".to_owned();
+            "closed".clone_into(&mut ticket.state);
             store.put_ticket(&ticket, now)?;
             result.tickets_closed += 1;
         }
