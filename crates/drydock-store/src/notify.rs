@@ -289,7 +289,9 @@ impl Store {
         })
     }
 
-    /// Pending deliveries of `target` due at `now`, oldest event first.
+    /// Pending deliveries of `target` due at `now`, oldest event first, up
+    /// to the first one that is waiting (for a retry, or claimed by another
+    /// sender): events reach a target in order.
     pub fn due_deliveries(
         &mut self,
         target: &str,
@@ -301,6 +303,8 @@ impl Store {
                 "SELECT d.id, d.key, d.attempts, {EVENT_COLUMNS} FROM deliveries d \
                  JOIN events e ON e.seq = d.event_seq \
                  WHERE d.target = $1 AND d.state = 'pending' AND d.next_attempt <= $2 \
+                 AND NOT EXISTS (SELECT 1 FROM deliveries w WHERE w.target = $1 \
+                   AND w.state = 'pending' AND w.next_attempt > $2 AND w.event_seq < d.event_seq) \
                  ORDER BY d.event_seq, d.id LIMIT $3"
             ),
             &params![target, now, limit],
@@ -527,6 +531,79 @@ mod tests {
         assert!(!kev.wants(&high) && kev.wants(&low_kev) && !kev.wants(&image));
         let tickets = target("jira", "unknown", false);
         assert!(tickets.wants(&high) && !tickets.wants(&image));
+    }
+
+    fn log(store: &mut Store, kind: &str, vuln: &str, severity: &str) {
+        crate::ingest::insert_event(
+            store.conn(),
+            &crate::ingest::EventInsert {
+                time: 100,
+                kind,
+                digest: "sha256:aa",
+                vuln_id: Some(vuln),
+                package: Some("pkg:pypi/a@1"),
+                severity: Some(severity),
+                kev: Some(false),
+                cause: "test",
+            },
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn outbox_queues_once_claims_once_and_keeps_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&crate::StoreUrl::Sqlite(dir.path().join("fleet.db"))).unwrap();
+        log(&mut store, "finding-opened", "CVE-1", "high");
+        // A new target starts at the end of the log, unless from the start.
+        assert_eq!(
+            store
+                .add_notify_target(&target("generic", "unknown", false), false)
+                .unwrap(),
+            1
+        );
+        let mut all = target("generic", "unknown", false);
+        all.name = "all".to_owned();
+        assert_eq!(store.add_notify_target(&all, true).unwrap(), 0);
+        assert!(
+            store.add_notify_target(&all, true).is_err(),
+            "names are unique"
+        );
+        log(&mut store, "finding-opened", "CVE-2", "low");
+        log(&mut store, "finding-resolved", "CVE-1", "high");
+        assert_eq!(store.enqueue_deliveries("t", 100).unwrap(), 2);
+        assert_eq!(
+            store.enqueue_deliveries("t", 100).unwrap(),
+            0,
+            "queued once"
+        );
+        assert_eq!(store.enqueue_deliveries("all", 100).unwrap(), 3);
+        let due = store.due_deliveries("t", 100, 10).unwrap();
+        let seqs: Vec<i64> = due.iter().map(|d| d.event.seq).collect();
+        assert_eq!(seqs, [2, 3]);
+        assert_eq!(due[0].key, idempotency_key("t", &due[0].event));
+        // One sender per delivery.
+        assert!(store.claim_delivery(due[0].id, 100, 400).unwrap());
+        assert!(!store.claim_delivery(due[0].id, 100, 400).unwrap());
+        // A delivery waiting for its retry holds back the later ones.
+        store
+            .delivery_failed(due[0].id, 3, "HTTP 500", 160)
+            .unwrap();
+        assert!(store.due_deliveries("t", 100, 10).unwrap().is_empty());
+        let stats = store.delivery_stats("t").unwrap();
+        assert_eq!((stats.pending, stats.failing, stats.delivered), (2, 1, 0));
+        assert_eq!(stats.last_error.as_deref(), Some("HTTP 500"));
+        let due = store.due_deliveries("t", 160, 10).unwrap();
+        assert_eq!(due.len(), 2);
+        for delivery in &due {
+            assert!(store.claim_delivery(delivery.id, 160, 460).unwrap());
+            store.delivery_succeeded(delivery.id, 1, 160).unwrap();
+        }
+        let stats = store.delivery_stats("t").unwrap();
+        assert_eq!((stats.pending, stats.delivered), (0, 2));
+        assert!(store.remove_notify_target("t").unwrap());
+        assert!(!store.remove_notify_target("t").unwrap());
+        assert_eq!(store.delivery_stats("t").unwrap().delivered, 0);
     }
 
     #[test]
