@@ -30,6 +30,7 @@ pub(crate) enum Payload {
 pub(crate) enum NotifyCommand {
     /// Add a notification target; it starts at the current end of the event log
     Add {
+        /// The target's name
         name: String,
         /// Where to send: the webhook URL, the GitHub repository API URL or the Jira base URL
         #[arg(long, value_name = "URL")]
@@ -73,7 +74,10 @@ pub(crate) enum NotifyCommand {
         format: Format,
     },
     /// Remove a notification target with its pending deliveries
-    Remove { name: String },
+    Remove {
+        /// The target's name
+        name: String,
+    },
     /// Queue new events and deliver what is due (failed deliveries are kept and retried)
     Run {
         /// Only this target
