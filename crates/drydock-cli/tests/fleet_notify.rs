@@ -371,7 +371,6 @@ fn webhook_lifecycle(store: String) -> Option<()> {
     ]);
     let clean = Webhook::start(Vec::new());
 
-    import_pypi(&env, T1);
     env.ok(T1, &["fleet", "add", "registry", &host, "--name", "local"]);
     env.ok(
         T1,
@@ -412,14 +411,34 @@ fn webhook_lifecycle(store: String) -> Option<()> {
     let bad = env.drydock(T1, &["fleet", "notify", "remove", "nope"]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("no notification target named `nope`"));
 
-    // The sync opens findings and delivers at its end (failures are warnings).
-    let t2 = T1 + DAY;
-    let sync = env.drydock(t2, &["fleet", "sync"]);
+    // A sync without a database: the image is seen, delivered at the end
+    // of the sync.
+    let sync = env.drydock(T1, &["fleet", "sync"]);
     assert!(
         sync.status.success(),
         "{}",
         String::from_utf8_lossy(&sync.stderr)
     );
+    let kinds = |hook: &Webhook| -> BTreeSet<String> {
+        hook.received()
+            .iter()
+            .map(|r| {
+                r.request.json()["event"]["kind"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(
+        kinds(&faulty),
+        BTreeSet::from(["image-first-seen".to_owned()])
+    );
+    // The advisories open findings at import; delivered at the end of the
+    // import's re-match (failures are warnings, the import succeeds).
+    let t2 = T1 + DAY;
+    import_pypi(&env, t2);
+    assert!(kinds(&faulty).contains("finding-opened"));
     let events_then = env.json(t2, &["fleet", "events", "-f", "json"]);
     let cursor_then = events_then.as_array().unwrap().last().unwrap()["seq"]
         .as_i64()
