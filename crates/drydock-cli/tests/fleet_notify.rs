@@ -1009,3 +1009,59 @@ fn github_and_jira_tickets_follow_findings() {
         assert!(target["deliveries"]["delivered"].as_i64().unwrap() > 0);
     }
 }
+
+#[test]
+fn workers_deliver_what_their_jobs_log_on_postgres() {
+    if !prerequisites() {
+        return;
+    }
+    let Some(postgres) = Postgres::start() else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let env = new_env(postgres.database("workers"), work.path());
+    let registry = Registry::start(&RegistryConfig::default());
+    let host = registry.host();
+    let app = python_image(
+        &work.path().join("app"),
+        &[("urllib3", "1.26.4"), ("Jinja2", "2.11.2")],
+    );
+    push(&app, &host, "team/app:1.0");
+    let hook = Webhook::start(Vec::new());
+    import_pypi(&env, T1);
+    env.ok(T1, &["fleet", "add", "registry", &host, "--name", "local"]);
+    env.ok(
+        T1,
+        &["fleet", "notify", "add", "w", "--webhook", &hook.url("/w")],
+    );
+    env.ok(T1, &["fleet", "workers", "on"]);
+    let t2 = T1 + DAY;
+    env.ok(t2, &["fleet", "sync"]);
+    let opened = |hook: &Webhook| {
+        hook.received()
+            .iter()
+            .filter(|r| r.request.json()["event"]["kind"] == "finding-opened")
+            .count()
+    };
+    assert_eq!(
+        opened(&hook),
+        0,
+        "the image is not cataloged before a worker runs"
+    );
+    // The worker catalogs and matches, then runs the `notify` job it queued.
+    env.ok(t2, &["worker", "--once", "--poll-ms", "50"]);
+    assert!(opened(&hook) > 0);
+    let events = env.json(t2, &["fleet", "events", "-f", "json"]);
+    let logged: Vec<i64> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_i64().unwrap())
+        .collect();
+    let received: Vec<i64> = hook
+        .received()
+        .iter()
+        .map(|r| r.request.json()["event"]["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(received, logged, "every event once, in order");
+}

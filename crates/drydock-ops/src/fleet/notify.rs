@@ -316,6 +316,27 @@ pub fn deliver_if_targets(store: &mut Store) -> Option<Result<NotifyReport, Noti
     }
 }
 
+/// After a worker job that may have logged events: queue a `notify` job
+/// for the workers when targets exist (a no-op run costs two queries).
+pub(super) fn queue_delivery(store: &mut Store, now: i64) -> Result<(), String> {
+    let targets = store.notify_targets().map_err(|e| error_chain(&e))?;
+    if targets.is_empty() {
+        return Ok(());
+    }
+    store
+        .enqueue("notify", &serde_json::json!({}), None, now)
+        .map(|_| ())
+        .map_err(|e| error_chain(&e))
+}
+
+/// The `notify` job of `drydock worker`: one delivery run. A receiver's
+/// failure is not the job's: the delivery is kept in the outbox.
+pub(super) fn deliver_job(store: &mut Store) -> Result<(), String> {
+    run_store(store, &RunOptions::default())
+        .map(|_| ())
+        .map_err(|e| error_chain(&e))
+}
+
 /// Queues and sends for every target (or `options.only`).
 pub fn run_store(store: &mut Store, options: &RunOptions) -> Result<NotifyReport, NotifyError> {
     let now = now()?;
