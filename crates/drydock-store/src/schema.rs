@@ -68,6 +68,14 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_state ON jobs (state, id);
 CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 ",
+    // 2: notification targets: API token, format options; what a ticket last said.
+    "
+ALTER TABLE notify_targets ADD COLUMN token TEXT;
+ALTER TABLE notify_targets ADD COLUMN options TEXT;
+ALTER TABLE tickets ADD COLUMN body_sha TEXT;
+ALTER TABLE tickets ADD COLUMN updated_at BIGINT;
+CREATE INDEX deliveries_due ON deliveries (target, state, next_attempt);
+",
 ];
 
 /// The newest schema version this build knows.

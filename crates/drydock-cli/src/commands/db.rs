@@ -37,7 +37,9 @@ fn rematch_fleet(db_dir: &Path, store: Option<String>) -> anyhow::Result<()> {
     crate::output::emit(None, |out| {
         write!(out, "fleet store `{}`: ", store.url())?;
         super::fleet::write_rematch(out, &report)
-    })
+    })?;
+    super::fleet_notify::after_change_store(&mut store);
+    Ok(())
 }
 
 #[derive(Subcommand)]

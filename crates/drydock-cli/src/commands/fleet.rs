@@ -91,6 +91,11 @@ enum FleetCommand {
     },
     /// Where the store is and what it holds
     Status,
+    /// Webhooks and tickets (GitHub, Jira) for fleet events
+    Notify {
+        #[command(subcommand)]
+        command: super::fleet_notify::NotifyCommand,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -295,6 +300,7 @@ pub(crate) fn run(args: FleetArgs) -> anyhow::Result<ExitCode> {
             let progress = SyncBar::new();
             let report = fleet::sync(&settings, source.as_deref(), parallel, &progress)?;
             progress.finish_bar();
+            super::fleet_notify::after_change(&settings);
             for source in &report.sources {
                 for note in &source.notes {
                     eprintln!("drydock: warning: source `{}`: {note}", source.name);
@@ -345,6 +351,7 @@ pub(crate) fn run(args: FleetArgs) -> anyhow::Result<ExitCode> {
         }
         FleetCommand::Rematch { format } => {
             let report = fleet::rematch(&settings, "rematch")?;
+            super::fleet_notify::after_change(&settings);
             crate::output::emit(None, |out| {
                 if format == Format::Json {
                     writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
@@ -610,6 +617,7 @@ pub(crate) fn run(args: FleetArgs) -> anyhow::Result<ExitCode> {
                 })?;
             }
         },
+        FleetCommand::Notify { command } => return super::fleet_notify::run(&settings, command),
         FleetCommand::Status => {
             let (url, counts) = fleet::status(&settings)?;
             crate::output::emit(None, |out| {

@@ -3,6 +3,7 @@ pub(crate) mod build;
 pub(crate) mod copy;
 pub(crate) mod db;
 pub(crate) mod fleet;
+pub(crate) mod fleet_notify;
 pub(crate) mod key;
 pub(crate) mod mirror;
 pub(crate) mod password;

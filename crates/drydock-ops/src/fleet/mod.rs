@@ -13,6 +13,7 @@ use drydock_vuln::Database;
 use crate::{EnvVars, RegistrySettings};
 
 mod cluster;
+pub mod notify;
 mod registry;
 mod worker;
 

@@ -148,7 +148,7 @@ fn run_job(store: &mut Store, settings: &WorkerSettings, job: &Job) -> Result<()
                     .rematch(database, &RematchScope::Images(vec![id]), "new-image", now)
                     .map_err(|e| super::error_chain(&e))?;
             }
-            Ok(())
+            super::notify::queue_delivery(store, now)
         }
         "rematch" => {
             let Some((_, database)) = &database else {
@@ -162,8 +162,9 @@ fn run_job(store: &mut Store, settings: &WorkerSettings, job: &Job) -> Result<()
             store
                 .rematch(database, &RematchScope::Images(ids), cause, now)
                 .map_err(|e| super::error_chain(&e))?;
-            Ok(())
+            super::notify::queue_delivery(store, now)
         }
+        "notify" => super::notify::deliver_job(store),
         other => Err(format!("unknown job kind `{other}`")),
     }
 }
