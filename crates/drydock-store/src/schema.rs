@@ -67,6 +67,8 @@ CREATE TABLE jobs (
   error TEXT, created_at BIGINT NOT NULL, dedupe TEXT UNIQUE);
 CREATE INDEX jobs_state ON jobs (state, id);
 ",
+    // 2: the golden-image catalog and its audit log.
+    crate::golden::MIGRATION,
 ];
 
 /// The newest schema version this build knows.
