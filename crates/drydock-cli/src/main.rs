@@ -34,6 +34,10 @@ enum Command {
     Db(commands::db::DbArgs),
     /// Watch a fleet: inventory registries and clusters, re-match, events, MTTI/MTTR
     Fleet(commands::fleet::FleetArgs),
+    /// Check an image against a golden-image policy
+    Policy(commands::policy::PolicyArgs),
+    /// The golden-image catalog: lines, lifecycle, audit log, stale pins
+    Golden(commands::golden::GoldenArgs),
     /// Copy an image from an OCI layout into a registry
     Push(commands::push::PushArgs),
     /// Copy an image between registries and OCI layouts
@@ -63,6 +67,8 @@ fn main() -> ExitCode {
         Command::Scan(args) => commands::scan::run(args),
         Command::Db(args) => commands::db::run(args),
         Command::Fleet(args) => commands::fleet::run(args),
+        Command::Policy(args) => commands::policy::run(args),
+        Command::Golden(args) => commands::golden::run(args),
         Command::Push(args) => commands::push::run(args),
         Command::Copy(args) => commands::copy::run(args),
         Command::Key(args) => commands::key::run(args),

@@ -8,8 +8,7 @@ use drydock_catalog::{Dispatcher, builtin};
 use drydock_core::Digest;
 use drydock_oci::{OciError, Progress};
 use drydock_policy::{
-    FindingInput, GoldenBase, ImageConfig, Inputs, Policy, PolicyReport, RuleParams,
-    SignatureState,
+    FindingInput, GoldenBase, ImageConfig, Inputs, Policy, PolicyReport, SignatureState,
 };
 use drydock_vuln::Database;
 
@@ -63,7 +62,7 @@ pub enum PolicyOpsError {
     Key {
         path: PathBuf,
         #[source]
-        source: Box<crate::SignatureError>,
+        source: Box<crate::KeyError>,
     },
     #[error(transparent)]
     Fleet(#[from] crate::fleet::FleetError),
@@ -92,7 +91,19 @@ pub fn policy_check(
     progress: &dyn Progress,
 ) -> Result<PolicyReport, PolicyOpsError> {
     let policy = load_policy(settings.policy.as_deref())?;
-    check_with_policy(settings, &policy, progress)
+    Ok(check_with_policy(settings, &policy, progress)?.report)
+}
+
+/// A policy check and what it saw on the way.
+pub struct PolicyCheck {
+    pub report: PolicyReport,
+    /// The SBOM of the pass.
+    pub sbom: drydock_sbom::Sbom,
+    /// The findings, when the `vulnerabilities` rule ran against a database.
+    pub findings: Option<Vec<FindingInput>>,
+    /// The signature manifests that verified.
+    pub signatures: Vec<Digest>,
+    pub config: Option<ImageConfig>,
 }
 
 /// [`policy_check`] with an already parsed policy.
@@ -100,7 +111,7 @@ pub fn check_with_policy(
     settings: &PolicySettings,
     policy: &Policy,
     progress: &dyn Progress,
-) -> Result<PolicyReport, PolicyOpsError> {
+) -> Result<PolicyCheck, PolicyOpsError> {
     let enabled = |id: &str| policy.rules.iter().any(|rule| rule.id() == id);
     let name = settings.sbom.source.clone();
     let wrap = |source: OciError| PolicyOpsError::Source {
@@ -165,12 +176,27 @@ pub fn check_with_policy(
         golden_bases: bases.as_deref().map_err(Clone::clone),
         now,
     };
-    Ok(drydock_policy::evaluate(
-        policy,
-        &settings.sbom.source,
-        digest.as_deref(),
-        &inputs,
-    ))
+    let report = drydock_policy::evaluate(policy, &settings.sbom.source, digest.as_deref(), &inputs);
+    let signatures = match &signature {
+        SignatureState::Verified(manifests) => manifests.clone(),
+        _ => Vec::new(),
+    };
+    drop(view);
+    Ok(PolicyCheck {
+        report,
+        sbom: drydock_sbom::Sbom {
+            source: source.metadata().clone(),
+            distro: catalog.distro,
+            packages: catalog.packages,
+            relationships: catalog.relationships,
+            problems: catalog.problems,
+            tool: drydock_sbom::Tool::drydock(),
+            created: crate::created_timestamp(),
+        },
+        findings: findings.ok(),
+        signatures,
+        config,
+    })
 }
 
 type Evaluable<T> = Result<T, String>;
@@ -273,12 +299,18 @@ fn golden_bases(settings: &PolicySettings) -> Result<Evaluable<Vec<GoldenBase>>,
             "no golden catalog: no fleet store is configured (`--store`, DRYDOCK_STORE)".into(),
         ));
     };
-    let bases = crate::golden::approved_bases(&mut store)
+    let approved = store
+        .golden_approved()
         .map_err(|source| PolicyOpsError::Store(Box::new(source)))?;
-    Ok(Ok(bases))
-}
-
-/// Whether a rule of this kind is enabled.
-pub fn has_rule(policy: &Policy, wanted: &RuleParams) -> bool {
-    policy.rules.iter().any(|rule| rule.id() == wanted.id())
+    Ok(Ok(approved
+        .into_iter()
+        .map(|version| GoldenBase {
+            name: format!("{}@{}", version.line, version.digest),
+            layers: version
+                .layers
+                .iter()
+                .filter_map(|layer| layer.parse().ok())
+                .collect(),
+        })
+        .collect()))
 }

@@ -283,6 +283,7 @@ impl Store {
         actor: &str,
         reason: &str,
         override_policy: bool,
+        evidence: &serde_json::Value,
         now: i64,
     ) -> Result<Vec<(GoldenVersion, GoldenState)>, StoreError> {
         self.transaction(|store| {
@@ -356,7 +357,7 @@ impl Store {
                 Some(version.state),
                 Some(to),
                 reason,
-                &serde_json::json!({}),
+                evidence,
             )?;
             changed.insert(0, (version, to));
             Ok(changed)
@@ -676,26 +677,26 @@ mod tests {
         let mut store = store(dir.path());
         submit(&mut store, "sha256:01", true, 100);
         let error = store
-            .golden_transition("python3", "sha256:01", GoldenState::Current, "a", "r", false, 101)
+            .golden_transition("python3", "sha256:01", GoldenState::Current, "a", "r", false, &serde_json::json!({}), 101)
             .unwrap_err()
             .to_string();
         assert!(error.contains("is candidate: it cannot become current"), "{error}");
         for to in [GoldenState::Approved, GoldenState::Current] {
             store
-                .golden_transition("python3", "sha256:01", to, "alice", "ok", false, 102)
+                .golden_transition("python3", "sha256:01", to, "alice", "ok", false, &serde_json::json!({}), 102)
                 .unwrap();
         }
         submit(&mut store, "sha256:02", false, 200);
         let error = store
-            .golden_transition("python3", "sha256:02", GoldenState::Approved, "a", "r", false, 201)
+            .golden_transition("python3", "sha256:02", GoldenState::Approved, "a", "r", false, &serde_json::json!({}), 201)
             .unwrap_err()
             .to_string();
         assert!(error.contains("needs `--override`"), "{error}");
         store
-            .golden_transition("python3", "sha256:02", GoldenState::Approved, "bob", "accepted risk", true, 202)
+            .golden_transition("python3", "sha256:02", GoldenState::Approved, "bob", "accepted risk", true, &serde_json::json!({}), 202)
             .unwrap();
         let changed = store
-            .golden_transition("python3", "sha256:02", GoldenState::Current, "bob", "go", false, 203)
+            .golden_transition("python3", "sha256:02", GoldenState::Current, "bob", "go", false, &serde_json::json!({}), 203)
             .unwrap();
         assert_eq!(changed.len(), 2);
         assert_eq!(state(&mut store, "sha256:01"), GoldenState::Deprecated);
@@ -733,13 +734,13 @@ mod tests {
         // v1 current at day 0, v2 approved at day 1 (never promoted), v3 current at day 10.
         submit(&mut store, "sha256:01", true, 0);
         for to in [GoldenState::Approved, GoldenState::Current] {
-            store.golden_transition("python3", "sha256:01", to, "a", "r", false, 0).unwrap();
+            store.golden_transition("python3", "sha256:01", to, "a", "r", false, &serde_json::json!({}), 0).unwrap();
         }
         submit(&mut store, "sha256:02", true, DAY);
-        store.golden_transition("python3", "sha256:02", GoldenState::Approved, "a", "r", false, DAY).unwrap();
+        store.golden_transition("python3", "sha256:02", GoldenState::Approved, "a", "r", false, &serde_json::json!({}), DAY).unwrap();
         submit(&mut store, "sha256:03", true, 10 * DAY);
         for to in [GoldenState::Approved, GoldenState::Current] {
-            store.golden_transition("python3", "sha256:03", to, "a", "r", false, 10 * DAY).unwrap();
+            store.golden_transition("python3", "sha256:03", to, "a", "r", false, &serde_json::json!({}), 10 * DAY).unwrap();
         }
         // Day 16: nothing due yet (v1 deprecated 6 days, v2 passed over 6 days).
         assert!(store.golden_enforce(16 * DAY).unwrap().is_empty());
@@ -762,8 +763,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = store(dir.path());
         submit(&mut store, "sha256:01", true, 100);
-        store.golden_transition("python3", "sha256:01", GoldenState::Approved, "alice", "ok", false, 101).unwrap();
-        store.golden_transition("python3", "sha256:01", GoldenState::Current, "alice", "ok", false, 102).unwrap();
+        store.golden_transition("python3", "sha256:01", GoldenState::Approved, "alice", "ok", false, &serde_json::json!({}), 101).unwrap();
+        store.golden_transition("python3", "sha256:01", GoldenState::Current, "alice", "ok", false, &serde_json::json!({}), 102).unwrap();
         assert_eq!(store.golden_verify().unwrap(), Ok(3));
         drop(store);
         let conn = rusqlite::Connection::open(dir.path().join("s.db")).unwrap();
