@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use drydock_core::Digest;
 use drydock_oci::Progress;
-use drydock_store::{AuditEntry, ChainBreak, GoldenState, GoldenVersion, Store, Submission, Timeline};
+use drydock_store::{
+    AuditEntry, ChainBreak, GoldenState, GoldenVersion, Store, Submission, Timeline,
+};
 use serde_json::json;
 
 use crate::fleet::{FleetError, FleetSettings};
@@ -108,7 +110,11 @@ pub fn golden_submit(
             })?;
             let version = serde_json::from_slice::<serde_json::Value>(&bytes)
                 .ok()
-                .and_then(|lock| lock.get("version").and_then(|v| v.as_str()).map(str::to_owned));
+                .and_then(|lock| {
+                    lock.get("version")
+                        .and_then(|v| v.as_str())
+                        .map(str::to_owned)
+                });
             (Some(Digest::sha256_of(&bytes).to_string()), version)
         }
         None => (None, None),

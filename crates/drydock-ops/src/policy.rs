@@ -129,12 +129,14 @@ pub fn check_with_policy(
     let view = walk.view();
     let catalog = dispatcher.finish(&view);
     let config = match source.config_json().map_err(wrap)? {
-        Some(bytes) => Some(ImageConfig::from_json(&bytes).map_err(|source| {
-            PolicyOpsError::Config {
-                source_name: name.clone(),
-                source,
-            }
-        })?),
+        Some(bytes) => {
+            Some(
+                ImageConfig::from_json(&bytes).map_err(|source| PolicyOpsError::Config {
+                    source_name: name.clone(),
+                    source,
+                })?,
+            )
+        }
         None => None,
     };
     let image = source.metadata().image.as_ref();
@@ -176,7 +178,8 @@ pub fn check_with_policy(
         golden_bases: bases.as_deref().map_err(Clone::clone),
         now,
     };
-    let report = drydock_policy::evaluate(policy, &settings.sbom.source, digest.as_deref(), &inputs);
+    let report =
+        drydock_policy::evaluate(policy, &settings.sbom.source, digest.as_deref(), &inputs);
     let signatures = match &signature {
         SignatureState::Verified(manifests) => manifests.clone(),
         _ => Vec::new(),
@@ -240,7 +243,12 @@ fn findings(
     let mut inputs = Vec::with_capacity(outcome.findings.len());
     for finding in outcome.findings {
         let mut published = None;
-        for id in finding.records.iter().map(String::as_str).chain([finding.id.as_str()]) {
+        for id in finding
+            .records
+            .iter()
+            .map(String::as_str)
+            .chain([finding.id.as_str()])
+        {
             if let Some(advisory) = database.by_id(id).map_err(db_error)?
                 && let Some(text) = &advisory.published
             {

@@ -198,12 +198,7 @@ struct Rules {
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
     #[error("policy `{file}`: {message}")]
-    Yaml {
-        file: String,
-        message: String,
-        #[source]
-        source: serde_yaml::Error,
-    },
+    Yaml { file: String, message: String },
     #[error("policy `{file}`: {message}")]
     Invalid { file: String, message: String },
 }
@@ -260,12 +255,36 @@ fn default_severity(id: &str) -> Severity {
     }
 }
 
+/// serde_yaml's message, with the line of an unknown key when serde_yaml
+/// had no location for it (keys of the document's top level).
+fn yaml_message(error: &serde_yaml::Error, text: &str) -> String {
+    let message = error.to_string();
+    if message.contains(" line ") {
+        return message;
+    }
+    let key = message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(key, _)| key);
+    let line = key.and_then(|key| {
+        text.lines().position(|line| {
+            let trimmed = line.trim_start().trim_start_matches("- ");
+            trimmed
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with(':'))
+        })
+    });
+    match line {
+        Some(index) => format!("{message} at line {}", index + 1),
+        None => message,
+    }
+}
+
 /// Parse a policy file. `file` names it in errors.
 pub fn parse_policy(file: &str, text: &str) -> Result<Policy, PolicyError> {
     let parsed: File = serde_yaml::from_str(text).map_err(|source| PolicyError::Yaml {
         file: file.to_owned(),
-        message: source.to_string(),
-        source,
+        message: yaml_message(&source, text),
     })?;
     let invalid = |message: String| PolicyError::Invalid {
         file: file.to_owned(),
@@ -435,7 +454,10 @@ mod tests {
         let error = parse_policy("p.yaml", "rules:\n  runs-as-root: {}\n  no-such-rule: {}\n")
             .unwrap_err()
             .to_string();
-        assert!(error.starts_with("policy `p.yaml`: rules: unknown field `no-such-rule`"), "{error}");
+        assert!(
+            error.starts_with("policy `p.yaml`: rules: unknown field `no-such-rule`"),
+            "{error}"
+        );
         assert!(error.contains("line 3"), "{error}");
     }
 
@@ -444,7 +466,10 @@ mod tests {
         let error = parse_policy("p.yaml", "rules:\n  max-age:\n    days: 3\n    dayz: 4\n")
             .unwrap_err()
             .to_string();
-        assert!(error.contains("unknown field `dayz`") && error.contains("line 4"), "{error}");
+        assert!(
+            error.contains("unknown field `dayz`") && error.contains("line 4"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -469,7 +494,12 @@ mod tests {
         let ids: Vec<_> = policy.rules.iter().map(RuleConfig::id).collect();
         assert_eq!(
             ids,
-            ["runs-as-root", "shell-present", "package-manager-present", "vulnerabilities"]
+            [
+                "runs-as-root",
+                "shell-present",
+                "package-manager-present",
+                "vulnerabilities"
+            ]
         );
     }
 
@@ -477,10 +507,22 @@ mod tests {
     fn bad_values_are_errors() {
         for (text, expected) in [
             ("rules:\n  max-age: {}\n", "`days` is required"),
-            ("rules:\n  vulnerabilities: {min-severity: awful}\n", "not a severity"),
-            ("rules:\n  required-files: {files: [{path: etc/x}]}\n", "not an absolute path"),
-            ("rules:\n  required-files: {files: [{path: /x, mode: '9'}]}\n", "not octal"),
-            ("rules:\n  runs-as-root: {severity: dire}\n", "unknown variant `dire`"),
+            (
+                "rules:\n  vulnerabilities: {min-severity: awful}\n",
+                "not a severity",
+            ),
+            (
+                "rules:\n  required-files: {files: [{path: etc/x}]}\n",
+                "not an absolute path",
+            ),
+            (
+                "rules:\n  required-files: {files: [{path: /x, mode: '9'}]}\n",
+                "not octal",
+            ),
+            (
+                "rules:\n  runs-as-root: {severity: dire}\n",
+                "unknown variant `dire`",
+            ),
         ] {
             let error = parse_policy("p.yaml", text).unwrap_err().to_string();
             assert!(error.contains(expected), "{text}: {error}");

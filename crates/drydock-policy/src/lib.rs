@@ -71,7 +71,10 @@ pub const RULES: &[(&str, &str)] = &[
         "base-not-golden",
         "the image's first layers are not those of an approved golden image",
     ),
-    ("required-labels", "required image labels are missing or differ"),
+    (
+        "required-labels",
+        "required image labels are missing or differ",
+    ),
 ];
 
 /// How bad a failed rule is.

@@ -11,7 +11,11 @@ pub fn table(report: &PolicyReport) -> String {
     let _ = writeln!(out, "policy: {}", report.policy);
     let _ = writeln!(out, "source: {}", report.source);
     let _ = writeln!(out);
-    let _ = writeln!(out, "{:<15} {:<9} {:<24} DETAIL", "STATUS", "SEVERITY", "RULE");
+    let _ = writeln!(
+        out,
+        "{:<15} {:<9} {:<24} DETAIL",
+        "STATUS", "SEVERITY", "RULE"
+    );
     for result in &report.results {
         let (status, detail) = match &result.outcome {
             Outcome::Pass => ("pass", String::new()),

@@ -3,7 +3,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use drydock_core::{Digest, ImagePath};
 use drydock_oci::{Content, EntryKind, View};
-use drydock_vuln::{FixState, Finding};
+use drydock_vuln::{Finding, FixState};
 use serde::Serialize;
 
 use crate::visitor::{credential_file, key_candidate};
@@ -22,8 +22,8 @@ const SHELLS: &[&str] = &[
     "sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "csh", "tcsh", "fish", "busybox", "rbash",
 ];
 const PACKAGE_MANAGERS: &[&str] = &[
-    "dpkg", "apt", "apt-get", "aptitude", "apk", "rpm", "dnf", "yum", "microdnf", "zypper",
-    "tdnf", "pip", "pip3",
+    "dpkg", "apt", "apt-get", "aptitude", "apk", "rpm", "dnf", "yum", "microdnf", "zypper", "tdnf",
+    "pip", "pip3",
 ];
 
 /// The parts of the image configuration the rules read.
@@ -361,8 +361,8 @@ fn binaries(view: &View<'_>, names: &[&str], allow: &BTreeSet<String>) -> Vec<Ev
             continue;
         }
         let name = String::from_utf8_lossy(path.file_name()).into_owned();
-        let is_candidate = names.contains(&name.as_str())
-            || (names.contains(&"pip") && name.starts_with("pip3."));
+        let is_candidate =
+            names.contains(&name.as_str()) || (names.contains(&"pip") && name.starts_with("pip3."));
         if !is_candidate || allow.contains(&path.to_display()) {
             continue;
         }
@@ -374,10 +374,9 @@ fn binaries(view: &View<'_>, names: &[&str], allow: &BTreeSet<String>) -> Vec<Ev
                     continue;
                 };
                 match view.entry(&resolved).map(|e| &e.kind) {
-                    Some(EntryKind::File | EntryKind::HardLink { .. }) => Some(format!(
-                        "symlink to {}",
-                        String::from_utf8_lossy(target)
-                    )),
+                    Some(EntryKind::File | EntryKind::HardLink { .. }) => {
+                        Some(format!("symlink to {}", String::from_utf8_lossy(target)))
+                    }
                     _ => continue,
                 }
             }
@@ -538,9 +537,8 @@ fn vulnerabilities(inputs: &Inputs<'_>, params: &VulnerabilityParams) -> (Outcom
         let finding = &input.finding;
         let kev = params.kev && finding.kev.is_some();
         let old_enough = params.published_days == 0 || input.published.is_some_and(|p| p <= cutoff);
-        let fixable = finding.state == FixState::Fixed
-            && finding.severity >= params.severity
-            && old_enough;
+        let fixable =
+            finding.state == FixState::Fixed && finding.severity >= params.severity && old_enough;
         if !(kev || fixable) {
             continue;
         }

@@ -33,8 +33,7 @@ pub(crate) fn key_candidate(path: &[u8]) -> bool {
 pub(crate) fn credential_file(path: &[u8]) -> Option<&'static str> {
     CREDENTIAL_FILES.iter().copied().find(|name| {
         path.ends_with(name.as_bytes())
-            && (path.len() == name.len()
-                || path.get(path.len() - name.len() - 1) == Some(&b'/'))
+            && (path.len() == name.len() || path.get(path.len() - name.len() - 1) == Some(&b'/'))
     })
 }
 

@@ -149,7 +149,9 @@ const VERSION_COLUMNS: &str = "line, digest, repository, version, state, submitt
 fn version_from_row(row: &crate::Row) -> Result<GoldenVersion, StoreError> {
     let state_text = row.text(4);
     let state = GoldenState::parse(&state_text).ok_or_else(|| {
-        StoreError::Invalid(format!("golden version has an unknown state `{state_text}`"))
+        StoreError::Invalid(format!(
+            "golden version has an unknown state `{state_text}`"
+        ))
     })?;
     let json = |index: usize, what: &str| {
         serde_json::from_str::<serde_json::Value>(&row.text(index)).map_err(|source| {
@@ -185,7 +187,10 @@ fn version_from_row(row: &crate::Row) -> Result<GoldenVersion, StoreError> {
 
 impl Store {
     /// Every version of `line` (or of every line), oldest first.
-    pub fn golden_versions(&mut self, line: Option<&str>) -> Result<Vec<GoldenVersion>, StoreError> {
+    pub fn golden_versions(
+        &mut self,
+        line: Option<&str>,
+    ) -> Result<Vec<GoldenVersion>, StoreError> {
         let rows = match line {
             Some(line) => self.conn().query(
                 &format!("SELECT {VERSION_COLUMNS} FROM golden_versions WHERE line = $1 ORDER BY submitted_at, digest"),
@@ -205,7 +210,9 @@ impl Store {
         digest: &str,
     ) -> Result<Option<GoldenVersion>, StoreError> {
         let row = self.conn().query_one(
-            &format!("SELECT {VERSION_COLUMNS} FROM golden_versions WHERE line = $1 AND digest = $2"),
+            &format!(
+                "SELECT {VERSION_COLUMNS} FROM golden_versions WHERE line = $1 AND digest = $2"
+            ),
             &[line.into(), digest.into()],
         )?;
         row.as_ref().map(version_from_row).transpose()
@@ -399,7 +406,11 @@ impl Store {
     }
 
     /// Set the timeline of `line` (`*`: every line without its own).
-    pub fn golden_set_timeline(&mut self, line: &str, timeline: Timeline) -> Result<(), StoreError> {
+    pub fn golden_set_timeline(
+        &mut self,
+        line: &str,
+        timeline: Timeline,
+    ) -> Result<(), StoreError> {
         self.conn().execute(
             "INSERT INTO golden_settings (line, deprecate_after_days, retire_after_days, max_age_days) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (line) DO UPDATE SET deprecate_after_days = excluded.deprecate_after_days, retire_after_days = excluded.retire_after_days, max_age_days = excluded.max_age_days",
@@ -668,7 +679,11 @@ mod tests {
     }
 
     fn state(store: &mut Store, digest: &str) -> GoldenState {
-        store.golden_version("python3", digest).unwrap().unwrap().state
+        store
+            .golden_version("python3", digest)
+            .unwrap()
+            .unwrap()
+            .state
     }
 
     #[test]
@@ -677,26 +692,74 @@ mod tests {
         let mut store = store(dir.path());
         submit(&mut store, "sha256:01", true, 100);
         let error = store
-            .golden_transition("python3", "sha256:01", GoldenState::Current, "a", "r", false, &serde_json::json!({}), 101)
+            .golden_transition(
+                "python3",
+                "sha256:01",
+                GoldenState::Current,
+                "a",
+                "r",
+                false,
+                &serde_json::json!({}),
+                101,
+            )
             .unwrap_err()
             .to_string();
-        assert!(error.contains("is candidate: it cannot become current"), "{error}");
+        assert!(
+            error.contains("is candidate: it cannot become current"),
+            "{error}"
+        );
         for to in [GoldenState::Approved, GoldenState::Current] {
             store
-                .golden_transition("python3", "sha256:01", to, "alice", "ok", false, &serde_json::json!({}), 102)
+                .golden_transition(
+                    "python3",
+                    "sha256:01",
+                    to,
+                    "alice",
+                    "ok",
+                    false,
+                    &serde_json::json!({}),
+                    102,
+                )
                 .unwrap();
         }
         submit(&mut store, "sha256:02", false, 200);
         let error = store
-            .golden_transition("python3", "sha256:02", GoldenState::Approved, "a", "r", false, &serde_json::json!({}), 201)
+            .golden_transition(
+                "python3",
+                "sha256:02",
+                GoldenState::Approved,
+                "a",
+                "r",
+                false,
+                &serde_json::json!({}),
+                201,
+            )
             .unwrap_err()
             .to_string();
         assert!(error.contains("needs `--override`"), "{error}");
         store
-            .golden_transition("python3", "sha256:02", GoldenState::Approved, "bob", "accepted risk", true, &serde_json::json!({}), 202)
+            .golden_transition(
+                "python3",
+                "sha256:02",
+                GoldenState::Approved,
+                "bob",
+                "accepted risk",
+                true,
+                &serde_json::json!({}),
+                202,
+            )
             .unwrap();
         let changed = store
-            .golden_transition("python3", "sha256:02", GoldenState::Current, "bob", "go", false, &serde_json::json!({}), 203)
+            .golden_transition(
+                "python3",
+                "sha256:02",
+                GoldenState::Current,
+                "bob",
+                "go",
+                false,
+                &serde_json::json!({}),
+                203,
+            )
             .unwrap();
         assert_eq!(changed.len(), 2);
         assert_eq!(state(&mut store, "sha256:01"), GoldenState::Deprecated);
@@ -708,10 +771,24 @@ mod tests {
             .filter(|v| v.state == GoldenState::Current)
             .count();
         assert_eq!(currents, 1);
-        let actions: Vec<String> = store.golden_audit().unwrap().into_iter().map(|e| e.action).collect();
+        let actions: Vec<String> = store
+            .golden_audit()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
         assert_eq!(
             actions,
-            ["submit", "approve", "promote", "submit", "override", "approve", "deprecate", "promote"]
+            [
+                "submit",
+                "approve",
+                "promote",
+                "submit",
+                "override",
+                "approve",
+                "deprecate",
+                "promote"
+            ]
         );
         assert_eq!(store.golden_verify().unwrap(), Ok(8));
     }
@@ -734,13 +811,46 @@ mod tests {
         // v1 current at day 0, v2 approved at day 1 (never promoted), v3 current at day 10.
         submit(&mut store, "sha256:01", true, 0);
         for to in [GoldenState::Approved, GoldenState::Current] {
-            store.golden_transition("python3", "sha256:01", to, "a", "r", false, &serde_json::json!({}), 0).unwrap();
+            store
+                .golden_transition(
+                    "python3",
+                    "sha256:01",
+                    to,
+                    "a",
+                    "r",
+                    false,
+                    &serde_json::json!({}),
+                    0,
+                )
+                .unwrap();
         }
         submit(&mut store, "sha256:02", true, DAY);
-        store.golden_transition("python3", "sha256:02", GoldenState::Approved, "a", "r", false, &serde_json::json!({}), DAY).unwrap();
+        store
+            .golden_transition(
+                "python3",
+                "sha256:02",
+                GoldenState::Approved,
+                "a",
+                "r",
+                false,
+                &serde_json::json!({}),
+                DAY,
+            )
+            .unwrap();
         submit(&mut store, "sha256:03", true, 10 * DAY);
         for to in [GoldenState::Approved, GoldenState::Current] {
-            store.golden_transition("python3", "sha256:03", to, "a", "r", false, &serde_json::json!({}), 10 * DAY).unwrap();
+            store
+                .golden_transition(
+                    "python3",
+                    "sha256:03",
+                    to,
+                    "a",
+                    "r",
+                    false,
+                    &serde_json::json!({}),
+                    10 * DAY,
+                )
+                .unwrap();
         }
         // Day 16: nothing due yet (v1 deprecated 6 days, v2 passed over 6 days).
         assert!(store.golden_enforce(16 * DAY).unwrap().is_empty());
@@ -763,13 +873,38 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = store(dir.path());
         submit(&mut store, "sha256:01", true, 100);
-        store.golden_transition("python3", "sha256:01", GoldenState::Approved, "alice", "ok", false, &serde_json::json!({}), 101).unwrap();
-        store.golden_transition("python3", "sha256:01", GoldenState::Current, "alice", "ok", false, &serde_json::json!({}), 102).unwrap();
+        store
+            .golden_transition(
+                "python3",
+                "sha256:01",
+                GoldenState::Approved,
+                "alice",
+                "ok",
+                false,
+                &serde_json::json!({}),
+                101,
+            )
+            .unwrap();
+        store
+            .golden_transition(
+                "python3",
+                "sha256:01",
+                GoldenState::Current,
+                "alice",
+                "ok",
+                false,
+                &serde_json::json!({}),
+                102,
+            )
+            .unwrap();
         assert_eq!(store.golden_verify().unwrap(), Ok(3));
         drop(store);
         let conn = rusqlite::Connection::open(dir.path().join("s.db")).unwrap();
-        conn.execute("UPDATE golden_audit SET actor = 'mallory' WHERE seq = 2", [])
-            .unwrap();
+        conn.execute(
+            "UPDATE golden_audit SET actor = 'mallory' WHERE seq = 2",
+            [],
+        )
+        .unwrap();
         drop(conn);
         let mut store = Store::open(&StoreUrl::Sqlite(dir.path().join("s.db"))).unwrap();
         let broken = store.golden_verify().unwrap().unwrap_err();
@@ -778,7 +913,8 @@ mod tests {
         // Deleting a row breaks the link of the next one.
         drop(store);
         let conn = rusqlite::Connection::open(dir.path().join("s.db")).unwrap();
-        conn.execute("DELETE FROM golden_audit WHERE seq = 2", []).unwrap();
+        conn.execute("DELETE FROM golden_audit WHERE seq = 2", [])
+            .unwrap();
         drop(conn);
         let mut store = Store::open(&StoreUrl::Sqlite(dir.path().join("s.db"))).unwrap();
         let broken = store.golden_verify().unwrap().unwrap_err();

@@ -40,9 +40,7 @@ mod schema;
 
 use std::path::{Path, PathBuf};
 
-pub use golden::{
-    AuditEntry, ChainBreak, GoldenState, GoldenVersion, Submission, Timeline,
-};
+pub use golden::{AuditEntry, ChainBreak, GoldenState, GoldenVersion, Submission, Timeline};
 pub use ingest::{ImageRecord, Sighting, SightingKind, SyncOutcome};
 pub use metrics::{Deadlines, Metrics, MttSummary, Overdue, WeekSummary};
 pub use query::{EventRecord, FindingFilter, FindingRow, ImageSummary, LocationRow, SourceRow};

@@ -45,9 +45,9 @@ enum GoldenCommand {
         /// Where the line's images live (REGISTRY/REPOSITORY) [default: from a registry: source]
         #[arg(long, value_name = "REPO")]
         repository: Option<String>,
-        /// The version tag [default: `version` of the lock file]
-        #[arg(long)]
-        version: Option<String>,
+        /// The version tag promote writes (`3.11`) [default: `version` of the lock file]
+        #[arg(long, value_name = "TAG")]
+        image_version: Option<String>,
         /// The build's golden.lock
         #[arg(long, value_name = "FILE")]
         lock: Option<PathBuf>,
@@ -126,7 +126,11 @@ enum GoldenCommand {
 }
 
 fn versions_table(versions: &[GoldenVersion], out: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(out, "{:<16} {:<11} {:<10} {:<8} DIGEST", "LINE", "STATE", "VERSION", "POLICY")?;
+    writeln!(
+        out,
+        "{:<16} {:<11} {:<10} {:<8} DIGEST",
+        "LINE", "STATE", "VERSION", "POLICY"
+    )?;
     for version in versions {
         writeln!(
             out,
@@ -134,7 +138,11 @@ fn versions_table(versions: &[GoldenVersion], out: &mut dyn Write) -> std::io::R
             version.line,
             version.state.as_str(),
             version.version.as_deref().unwrap_or("-"),
-            if version.policy_passed { "pass" } else { "fail" },
+            if version.policy_passed {
+                "pass"
+            } else {
+                "fail"
+            },
             version.digest
         )?;
     }
@@ -170,7 +178,7 @@ pub(crate) fn run(args: GoldenArgs) -> anyhow::Result<ExitCode> {
             source,
             line,
             repository,
-            version,
+            image_version,
             lock,
             policy,
             db_dir,
@@ -192,7 +200,7 @@ pub(crate) fn run(args: GoldenArgs) -> anyhow::Result<ExitCode> {
                 },
                 line,
                 repository,
-                version,
+                version: image_version,
                 lock,
                 by,
             };
@@ -210,7 +218,10 @@ pub(crate) fn run(args: GoldenArgs) -> anyhow::Result<ExitCode> {
         } => {
             let mut settings = transition(t);
             settings.override_policy = override_policy;
-            changes(&drydock_ops::golden_transition(&settings, GoldenState::Approved)?);
+            changes(&drydock_ops::golden_transition(
+                &settings,
+                GoldenState::Approved,
+            )?);
         }
         GoldenCommand::Promote {
             transition: t,
@@ -225,7 +236,10 @@ pub(crate) fn run(args: GoldenArgs) -> anyhow::Result<ExitCode> {
                 settings.password = super::password::password(false)?;
             }
             settings.key = key;
-            changes(&drydock_ops::golden_transition(&settings, GoldenState::Current)?);
+            changes(&drydock_ops::golden_transition(
+                &settings,
+                GoldenState::Current,
+            )?);
         }
         GoldenCommand::Deprecate { transition: t } => {
             changes(&drydock_ops::golden_transition(
