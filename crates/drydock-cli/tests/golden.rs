@@ -295,17 +295,18 @@ fn lifecycle_in_a_real_registry_with_a_verifiable_audit_chain() {
         &["golden", "list", "-f", "json"],
     )))
     .unwrap();
-    let states: Vec<(&str, &str)> = listed
+    let mut states: Vec<(&str, &str)> = listed
         .as_array()
         .unwrap()
         .iter()
-        .map(|v| (v["digest"].as_str().unwrap(), v["state"].as_str().unwrap()))
+        .map(|v| (v["state"].as_str().unwrap(), v["digest"].as_str().unwrap()))
         .collect();
+    states.sort_unstable();
     assert_eq!(
         states,
         [
-            (digests[0].as_str(), "retired"),
-            (digests[1].as_str(), "current")
+            ("current", digests[1].as_str()),
+            ("retired", digests[0].as_str())
         ]
     );
     let promoted = ok(&step(

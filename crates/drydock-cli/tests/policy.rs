@@ -779,3 +779,142 @@ fn bad_input_is_an_error_naming_file_and_line() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/image"));
 }
+
+/// `drydock build` of examples/golden/static.yaml (the Debian archive apt
+/// uses here, .deb cache in `.cache/golden`), signed, checked against the
+/// default policy with a database: every rule passes.
+#[test]
+fn a_drydock_build_golden_image_passes_the_default_policy() {
+    if !(drydock_test::require_tools(&["dpkg-query"])
+        && Path::new("/usr/share/keyrings/debian-archive-keyring.gpg").is_file())
+    {
+        drydock_test::missing("debian-archive-keyring");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("static.yaml");
+    std::fs::copy(
+        drydock_test::workspace_root().join("examples/golden/static.yaml"),
+        &spec,
+    )
+    .unwrap();
+    let layout = dir.path().join("static.oci");
+    let cache = drydock_test::workspace_root().join(".cache/golden");
+    std::fs::create_dir_all(&cache).unwrap();
+    let mut args: Vec<String> = vec![
+        "build".into(),
+        spec.display().to_string(),
+        "-o".into(),
+        format!("oci-dir:{}", layout.display()),
+        "--cache-dir".into(),
+        cache.display().to_string(),
+    ];
+    args.extend(mirror_args());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let built = drydock(&args, &[("SOURCE_DATE_EPOCH", "1700000000")]);
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let keygen = Command::new(env!("CARGO_BIN_EXE_drydock"))
+        .args(["key", "generate", "--prefix", "golden"])
+        .current_dir(dir.path())
+        .env("DRYDOCK_PASSWORD", "")
+        .output()
+        .unwrap();
+    assert!(keygen.status.success());
+    let source = format!("oci-dir:{}", layout.display());
+    let key = dir.path().join("golden.key").display().to_string();
+    let signed = drydock(
+        &["sign", "--key", &key, &source],
+        &[("DRYDOCK_PASSWORD", "")],
+    );
+    assert!(
+        signed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&signed.stderr)
+    );
+    let db = dir.path().join("db").display().to_string();
+    let tracker = drydock_test::workspace_root()
+        .join("crates/drydock-vuln/tests/fixtures/tracker-debian-image.json")
+        .display()
+        .to_string();
+    let imported = drydock(&["db", "import", "--db-dir", &db, &tracker], &[]);
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    let public = dir.path().join("golden.pub").display().to_string();
+    let output = drydock(
+        &[
+            "policy", "check", &source, "-f", "json", "--db-dir", &db, "--key", &public,
+        ],
+        &[],
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let statuses: Vec<(&str, &str)> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap(),
+                r["outcome"]["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("runs-as-root", "pass"),
+            ("shell-present", "pass"),
+            ("package-manager-present", "pass"),
+            ("vulnerabilities", "pass"),
+            ("unsigned", "pass")
+        ],
+        "{report:#}"
+    );
+    assert_eq!(output.status.code(), Some(0));
+}
+
+/// `--mirror` arguments mapping the examples' official archive URLs to the
+/// URIs apt is configured with here (as tests/build.rs does).
+fn mirror_args() -> Vec<String> {
+    let mut uris = Vec::new();
+    for dir in ["/etc/apt/sources.list.d", "/etc/apt"] {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            for line in text.lines().map(str::trim) {
+                if let Some(rest) = line.strip_prefix("URIs:") {
+                    uris.extend(rest.split_whitespace().map(str::to_owned));
+                } else if let Some(rest) = line.strip_prefix("deb ") {
+                    uris.extend(
+                        rest.split_whitespace()
+                            .find(|w| w.contains("://"))
+                            .map(str::to_owned),
+                    );
+                }
+            }
+        }
+    }
+    let mut args = Vec::new();
+    for official in [
+        "http://deb.debian.org/debian-security",
+        "http://deb.debian.org/debian",
+    ] {
+        let suffix = official.rsplit('/').next().unwrap_or_default();
+        if let Some(uri) = uris
+            .iter()
+            .find(|u| u.trim_end_matches('/').ends_with(&format!("/{suffix}")))
+        {
+            args.push("--mirror".to_owned());
+            args.push(format!("{official}={}", uri.trim_end_matches('/')));
+        }
+    }
+    args
+}
