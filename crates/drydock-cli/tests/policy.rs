@@ -518,7 +518,13 @@ fn base_not_golden_consults_the_catalog() {
     let dir = tempfile::tempdir().unwrap();
     let store = format!("sqlite:{}", dir.path().join("fleet.db").display());
     let base_layer = base_files().finish();
-    let golden = image(dir.path(), "golden", user("1"), None, &[base_layer.clone()]);
+    let golden = image(
+        dir.path(),
+        "golden",
+        user("1"),
+        None,
+        std::slice::from_ref(&base_layer),
+    );
     let envs = [("DRYDOCK_STORE", store.as_str())];
     let submitted = drydock(
         &[

@@ -89,16 +89,15 @@ pub fn golden_submit(
         .and_then(|image| image.manifest_digest.as_ref())
         .ok_or_else(|| GoldenOpsError::NoDigest(source.clone()))?
         .to_string();
-    let repository = match &settings.repository {
-        Some(repository) => repository.clone(),
-        None => {
-            let reference = source
-                .strip_prefix("registry:")
-                .ok_or_else(|| GoldenOpsError::NoRepository(source.clone()))?;
-            drydock_registry::Reference::parse(reference)
-                .map_err(|_| GoldenOpsError::NoRepository(source.clone()))?
-                .name()
-        }
+    let repository = if let Some(repository) = &settings.repository {
+        repository.clone()
+    } else {
+        let reference = source
+            .strip_prefix("registry:")
+            .ok_or_else(|| GoldenOpsError::NoRepository(source.clone()))?;
+        drydock_registry::Reference::parse(reference)
+            .map_err(|_| GoldenOpsError::NoRepository(source.clone()))?
+            .name()
     };
     let mut native = Vec::new();
     drydock_sbom::write_native_json(&check.sbom, &mut native).map_err(GoldenOpsError::Sbom)?;

@@ -184,7 +184,6 @@ pub fn check_with_policy(
         SignatureState::Verified(manifests) => manifests.clone(),
         _ => Vec::new(),
     };
-    drop(view);
     Ok(PolicyCheck {
         report,
         sbom: drydock_sbom::Sbom {

@@ -164,7 +164,7 @@ macro_rules! rule_struct {
 }
 
 rule_struct!(Plain {});
-rule_struct!(Allow { allow: Vec<String> });
+rule_struct!(AllowList { allow: Vec<String> });
 rule_struct!(RequiredFilesYaml {
     files: Vec<RequiredFile>
 });
@@ -182,11 +182,11 @@ rule_struct!(LabelsYaml {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct Rules {
     runs_as_root: Option<Plain>,
-    shell_present: Option<Allow>,
-    package_manager_present: Option<Allow>,
-    setuid_files: Option<Allow>,
-    world_writable_files: Option<Allow>,
-    private_keys: Option<Allow>,
+    shell_present: Option<AllowList>,
+    package_manager_present: Option<AllowList>,
+    setuid_files: Option<AllowList>,
+    world_writable_files: Option<AllowList>,
+    private_keys: Option<AllowList>,
     required_files: Option<RequiredFilesYaml>,
     max_age: Option<MaxAgeYaml>,
     vulnerabilities: Option<VulnerabilitiesYaml>,

@@ -106,8 +106,10 @@ pub fn sarif(report: &PolicyReport, tool_version: &str) -> Value {
             "message": {"text": text},
             "properties": {"evidence": result.evidence},
         });
-        if !locations.is_empty() {
-            entry["locations"] = Value::Array(locations);
+        if !locations.is_empty()
+            && let Some(object) = entry.as_object_mut()
+        {
+            object.insert("locations".into(), Value::Array(locations));
         }
         results.push(entry);
     }

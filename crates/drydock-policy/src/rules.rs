@@ -549,7 +549,8 @@ fn vulnerabilities(inputs: &Inputs<'_>, params: &VulnerabilityParams) -> (Outcom
             finding.package.version
         );
         if let Some(fixed) = finding.fixed_versions.first() {
-            detail.push_str(&format!(", fixed in {fixed}"));
+            detail.push_str(", fixed in ");
+            detail.push_str(fixed);
         }
         if kev {
             detail.push_str(", in CISA KEV");

@@ -2,7 +2,6 @@
 //! (`candidate → approved → current → deprecated → retired`), timeline
 //! settings, and a hash-chained, append-only audit log.
 use serde::Serialize;
-use sha2::{Digest as _, Sha256};
 
 use crate::{Store, StoreError};
 
@@ -133,15 +132,7 @@ fn entry_hash(entry: &AuditEntry) -> String {
         entry.evidence,
         entry.prev_hash,
     ]);
-    let mut hasher = Sha256::new();
-    hasher.update(canonical.to_string().as_bytes());
-    let digest = hasher.finalize();
-    let mut hex = String::with_capacity(71);
-    hex.push_str("sha256:");
-    for byte in digest {
-        hex.push_str(&format!("{byte:02x}"));
-    }
-    hex
+    drydock_core::Digest::sha256_of(canonical.to_string().as_bytes()).to_string()
 }
 
 const VERSION_COLUMNS: &str = "line, digest, repository, version, state, submitted_at, state_since, created, policy_passed, evidence, layers";
@@ -282,6 +273,7 @@ impl Store {
     /// approval of a failing candidate only with `override_reason`, and one
     /// `current` per line (promoting deprecates the previous current).
     /// Returns the versions changed, the target first.
+    #[expect(clippy::too_many_arguments, reason = "one transition's audit fields")]
     pub fn golden_transition(
         &mut self,
         line: &str,
@@ -607,8 +599,7 @@ impl Store {
     pub fn golden_verify(&mut self) -> Result<Result<usize, ChainBreak>, StoreError> {
         let entries = self.golden_audit()?;
         let mut previous = GENESIS.to_owned();
-        let mut expected_seq = 1;
-        for entry in &entries {
+        for (expected_seq, entry) in (1..).zip(entries.iter()) {
             if entry.seq != expected_seq {
                 return Ok(Err(ChainBreak {
                     seq: entry.seq,
@@ -628,7 +619,6 @@ impl Store {
                 }));
             }
             previous.clone_from(&entry.hash);
-            expected_seq += 1;
         }
         Ok(Ok(entries.len()))
     }
