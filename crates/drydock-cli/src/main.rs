@@ -36,6 +36,10 @@ enum Command {
     Fleet(commands::fleet::FleetArgs),
     /// Take fleet jobs (catalog, re-match) from a PostgreSQL store's queue
     Worker(commands::worker::WorkerArgs),
+    /// Check an image against a golden-image policy
+    Policy(commands::policy::PolicyArgs),
+    /// The golden-image catalog: lines, lifecycle, audit log, stale pins
+    Golden(commands::golden::GoldenArgs),
     /// Copy an image from an OCI layout into a registry
     Push(commands::push::PushArgs),
     /// Copy an image between registries and OCI layouts
@@ -66,6 +70,8 @@ fn main() -> ExitCode {
         Command::Db(args) => commands::db::run(args),
         Command::Fleet(args) => commands::fleet::run(args),
         Command::Worker(args) => commands::worker::run(args),
+        Command::Policy(args) => commands::policy::run(args),
+        Command::Golden(args) => commands::golden::run(args),
         Command::Push(args) => commands::push::run(args),
         Command::Copy(args) => commands::copy::run(args),
         Command::Key(args) => commands::key::run(args),

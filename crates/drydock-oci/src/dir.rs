@@ -1,7 +1,7 @@
 //! `dir:` sources: an unpacked root filesystem walked as one layer. Links
 //! are recorded, never followed on the host, and resolved inside the root.
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
 use drydock_core::{ImagePath, Layer};
@@ -34,6 +34,7 @@ pub(crate) fn walk_dir(
             let host_path = child.path();
             let image_path = image_dir.join(child.file_name().as_bytes());
             let meta = fs_err::symlink_metadata(&host_path).map_err(io(&host_path))?;
+            let owner = (u64::from(meta.uid()), u64::from(meta.gid()));
             let file_type = meta.file_type();
             let mode = meta.permissions().mode() & 0o7777;
             if file_type.is_dir() {
@@ -43,6 +44,8 @@ pub(crate) fn walk_dir(
                         path: image_path.clone(),
                         kind: EntryKind::Dir,
                         mode,
+                        uid: owner.0,
+                        gid: owner.1,
                         size: 0,
                         content: None,
                     },
@@ -56,6 +59,8 @@ pub(crate) fn walk_dir(
                         path: image_path,
                         kind: EntryKind::Symlink(target.as_os_str().as_bytes().into()),
                         mode,
+                        uid: owner.0,
+                        gid: owner.1,
                         size: 0,
                         content: None,
                     },
@@ -73,6 +78,8 @@ pub(crate) fn walk_dir(
                         path: image_path,
                         kind: EntryKind::File,
                         mode,
+                        uid: owner.0,
+                        gid: owner.1,
                         size: meta.len(),
                         content: file.as_mut().map(|f| f as &mut dyn std::io::Read),
                     },
@@ -84,6 +91,8 @@ pub(crate) fn walk_dir(
                         path: image_path,
                         kind: EntryKind::Other,
                         mode,
+                        uid: owner.0,
+                        gid: owner.1,
                         size: 0,
                         content: None,
                     },
@@ -135,6 +144,7 @@ pub(crate) fn walk_file(
         .unwrap_or_default();
     let image_path = ImagePath::root().join(&name);
     let meta = fs_err::metadata(path).map_err(io)?;
+    let owner = (u64::from(meta.uid()), u64::from(meta.gid()));
     let mut file = fs_err::File::open(path).map_err(io)?;
     walk.apply(
         &*visitor,
@@ -142,6 +152,8 @@ pub(crate) fn walk_file(
             path: image_path,
             kind: EntryKind::File,
             mode: meta.permissions().mode() & 0o7777,
+            uid: owner.0,
+            gid: owner.1,
             size: meta.len(),
             content: Some(&mut file),
         },

@@ -134,6 +134,8 @@ pub struct Source {
     reference: SourceRef,
     metadata: SourceMetadata,
     image: Option<(Box<dyn Store>, Vec<LayerSpec>)>,
+    /// The store name of the image configuration blob.
+    config_name: Option<String>,
 }
 
 impl Source {
@@ -158,6 +160,7 @@ impl Source {
                     },
                     reference,
                     image: None,
+                    config_name: None,
                 });
             }
             SourceRef::OciDir(path) => {
@@ -175,10 +178,20 @@ impl Source {
             }
             SourceRef::DockerArchive(path) => {
                 let store: Box<dyn Store> = Box::new(TarStore::open(path)?);
-                let (meta, layers) = open_docker_archive(store.as_ref(), path)?;
-                (meta, store, layers)
+                let (meta, layers, config_name) = open_docker_archive(store.as_ref(), path)?;
+                return Ok(Source {
+                    metadata: SourceMetadata {
+                        name: reference.to_string(),
+                        kind: reference.kind().into(),
+                        image: Some(meta),
+                    },
+                    reference,
+                    image: Some((store, layers)),
+                    config_name: Some(config_name),
+                });
             }
         };
+        let config_name = image.config_digest.as_ref().map(blob_name);
         Ok(Source {
             metadata: SourceMetadata {
                 name: reference.to_string(),
@@ -187,6 +200,7 @@ impl Source {
             },
             reference,
             image: Some((store, layers)),
+            config_name,
         })
     }
 
@@ -199,6 +213,7 @@ impl Source {
     ) -> Result<Source, OciError> {
         let wanted = platform.cloned().unwrap_or_else(Platform::linux_amd64);
         let (image, layers) = open_layout(store.as_ref(), &wanted, platform.is_some())?;
+        let config_name = image.config_digest.as_ref().map(blob_name);
         Ok(Source {
             metadata: SourceMetadata {
                 name: reference.to_string(),
@@ -207,6 +222,7 @@ impl Source {
             },
             reference,
             image: Some((store, layers)),
+            config_name,
         })
     }
 
@@ -216,6 +232,30 @@ impl Source {
 
     pub fn reference(&self) -> &SourceRef {
         &self.reference
+    }
+
+    /// The image configuration as stored (JSON), checked against its
+    /// digest; `None` for directories and single files.
+    pub fn config_json(&self) -> Result<Option<Vec<u8>>, OciError> {
+        let (Some((store, _)), Some(name)) = (&self.image, &self.config_name) else {
+            return Ok(None);
+        };
+        let bytes = store.read_to_vec(name, JSON_LIMIT)?;
+        if let Some(expected) = self
+            .metadata
+            .image
+            .as_ref()
+            .and_then(|image| image.config_digest.as_ref())
+        {
+            let actual = Digest::sha256_of(&bytes);
+            if expected.algorithm() == actual.algorithm() && &actual != expected {
+                return Err(OciError::Blob {
+                    digest: expected.clone(),
+                    source: crate::error::BlobError::DigestMismatch { actual },
+                });
+            }
+        }
+        Ok(Some(bytes))
     }
 
     /// The single pass: apply every layer in order, dispatching claimed files
@@ -491,7 +531,7 @@ fn check_layer_media_type(media_type: &str, digest: &Digest) -> Result<(), OciEr
 fn open_docker_archive(
     store: &dyn Store,
     path: &Path,
-) -> Result<(ImageMetadata, Vec<LayerSpec>), OciError> {
+) -> Result<(ImageMetadata, Vec<LayerSpec>, String), OciError> {
     let entries: Vec<DockerArchiveEntry> =
         read_json(store, "manifest.json", "manifest.json", None)?;
     let Some(entry) = entries.into_iter().next() else {
@@ -573,7 +613,7 @@ fn open_docker_archive(
         tags: entry.repo_tags.unwrap_or_default(),
         layers,
     };
-    Ok((metadata, specs))
+    Ok((metadata, specs, entry.config))
 }
 
 /// `blobs/sha256/<hex>` or `<hex>.json` → the digest the name carries.

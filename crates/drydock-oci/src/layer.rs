@@ -233,6 +233,8 @@ fn apply_tar(stream: &mut dyn Read, walk: &mut Walk, mode: &Mode<'_>) -> Result<
         let header = entry.header();
         let entry_type = header.entry_type();
         let mode_bits = header.mode().unwrap_or(0o644);
+        let uid = header.uid().unwrap_or(0);
+        let gid = header.gid().unwrap_or(0);
         let size = entry.size();
         let kind = if entry_type.is_file() || entry_type.is_gnu_sparse() {
             EntryKind::File
@@ -279,6 +281,8 @@ fn apply_tar(stream: &mut dyn Read, walk: &mut Walk, mode: &Mode<'_>) -> Result<
                         path,
                         kind,
                         mode: mode_bits,
+                        uid,
+                        gid,
                         size,
                         content,
                     },

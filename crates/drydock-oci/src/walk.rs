@@ -54,6 +54,9 @@ pub enum EntryKind {
 pub struct Entry {
     pub kind: EntryKind,
     pub mode: u32,
+    /// Owner and group ids as the layer recorded them.
+    pub uid: u64,
+    pub gid: u64,
     pub size: u64,
     pub layer: usize,
     /// Whether the visitor claimed this entry when it streamed by.
@@ -106,6 +109,8 @@ pub(crate) struct RawEntry<'a> {
     pub(crate) path: ImagePath,
     pub(crate) kind: EntryKind,
     pub(crate) mode: u32,
+    pub(crate) uid: u64,
+    pub(crate) gid: u64,
     pub(crate) size: u64,
     /// The content, for regular files; read only when claimed.
     pub(crate) content: Option<&'a mut dyn Read>,
@@ -339,6 +344,8 @@ impl Walk {
             Entry {
                 kind,
                 mode: entry.mode,
+                uid: entry.uid,
+                gid: entry.gid,
                 size,
                 layer,
                 claimed: claimed.is_some(),
@@ -439,6 +446,19 @@ impl View<'_> {
     /// The entry at `path` exactly (no link resolution).
     pub fn entry(&self, path: &ImagePath) -> Option<&Entry> {
         self.walk.entries.get(path.as_bytes())
+    }
+
+    /// Follow symlinks in every component of `path`, inside the root.
+    pub fn resolve(&self, path: &ImagePath) -> Result<ImagePath, String> {
+        self.walk.resolve(path)
+    }
+
+    /// Every entry of the final image state, in path order.
+    pub fn entries(&self) -> impl Iterator<Item = (ImagePath, &Entry)> + '_ {
+        self.walk
+            .entries
+            .iter()
+            .filter_map(|(k, e)| ImagePath::new(k).ok().map(|path| (path, e)))
     }
 
     /// Paths of the entries the visitor claimed as they streamed by, in order.

@@ -4,7 +4,9 @@ mod build;
 mod db;
 mod env;
 pub mod fleet;
+mod golden;
 mod key;
+mod policy;
 mod push;
 mod registry;
 mod sbom;
@@ -23,7 +25,14 @@ pub use drydock_build::Mirrored;
 pub use drydock_oci::{NoProgress, Progress};
 pub use drydock_vuln::{ImportReport, Status as DbStatus};
 pub use env::EnvVars;
+pub use golden::{
+    GoldenOpsError, GoldenSubmitSettings, GoldenTransitionSettings, golden_catalog, golden_enforce,
+    golden_list, golden_log, golden_set_timeline, golden_submit, golden_transition,
+};
 pub use key::{KeyError, key_generate};
+pub use policy::{
+    PolicyCheck, PolicyOpsError, PolicySettings, check_with_policy, load_policy, policy_check,
+};
 pub use push::{CopyError, CopyReport, CopySettings, copy};
 pub use registry::RegistrySettings;
 pub use sbom::{SbomError, SbomSettings, sbom};

@@ -32,6 +32,26 @@ pub enum SbomError {
 
 /// Catalog a source into an SBOM.
 pub fn sbom(settings: &SbomSettings, progress: &dyn Progress) -> Result<Sbom, SbomError> {
+    let source = open_source(settings)?;
+    let wrap = |source: OciError| SbomError::Source {
+        source_name: settings.source.clone(),
+        source: Box::new(source),
+    };
+    let catalog = drydock_catalog::catalog_source(&source, drydock_catalog::builtin(), progress)
+        .map_err(wrap)?;
+    Ok(Sbom {
+        source: source.metadata().clone(),
+        distro: catalog.distro,
+        packages: catalog.packages,
+        relationships: catalog.relationships,
+        problems: catalog.problems,
+        tool: Tool::drydock(),
+        created: crate::created_timestamp(),
+    })
+}
+
+/// Open any source `sbom` accepts (registries through the one HTTP client).
+pub(crate) fn open_source(settings: &SbomSettings) -> Result<Source, SbomError> {
     let platform = match &settings.platform {
         Some(p) => Some(Platform::parse(p).ok_or_else(|| SbomError::Platform(p.clone()))?),
         None => None,
@@ -57,15 +77,5 @@ pub fn sbom(settings: &SbomSettings, progress: &dyn Progress) -> Result<Sbom, Sb
         }
         _ => Source::open(reference, platform.as_ref()).map_err(wrap)?,
     };
-    let catalog = drydock_catalog::catalog_source(&source, drydock_catalog::builtin(), progress)
-        .map_err(wrap)?;
-    Ok(Sbom {
-        source: source.metadata().clone(),
-        distro: catalog.distro,
-        packages: catalog.packages,
-        relationships: catalog.relationships,
-        problems: catalog.problems,
-        tool: Tool::drydock(),
-        created: crate::created_timestamp(),
-    })
+    Ok(source)
 }

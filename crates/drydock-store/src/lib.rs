@@ -31,6 +31,7 @@
 
 pub mod sql;
 
+mod golden;
 mod ingest;
 mod jobs;
 mod metrics;
@@ -41,6 +42,7 @@ mod schema;
 
 use std::path::{Path, PathBuf};
 
+pub use golden::{AuditEntry, ChainBreak, GoldenState, GoldenVersion, Submission, Timeline};
 pub use ingest::{ImageRecord, Sighting, SightingKind, SyncOutcome};
 pub use jobs::{Job, JobRow, QueueStatus};
 pub use metrics::{Deadlines, Metrics, MttSummary, Overdue, WeekSummary};

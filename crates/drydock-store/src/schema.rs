@@ -76,6 +76,8 @@ ALTER TABLE tickets ADD COLUMN body_sha TEXT;
 ALTER TABLE tickets ADD COLUMN updated_at BIGINT;
 CREATE INDEX deliveries_due ON deliveries (target, state, next_attempt);
 ",
+    // 3: the golden-image catalog and its audit log.
+    crate::golden::MIGRATION,
 ];
 
 /// The newest schema version this build knows.

@@ -73,6 +73,9 @@ pub struct OciImage {
     variant: Option<String>,
     platform_in_index: bool,
     ref_name: String,
+    /// The config's `config` object (User, Labels, Env …).
+    runtime: Value,
+    created: Option<String>,
 }
 
 impl Default for OciImage {
@@ -84,6 +87,8 @@ impl Default for OciImage {
             variant: None,
             platform_in_index: true,
             ref_name: "latest".to_owned(),
+            runtime: json!({}),
+            created: None,
         }
     }
 }
@@ -119,6 +124,20 @@ impl OciImage {
         self
     }
 
+    /// The config's `config` object (e.g. `{"User": "1000", "Labels": {…}}`).
+    #[must_use]
+    pub fn runtime_config(mut self, runtime: Value) -> Self {
+        self.runtime = runtime;
+        self
+    }
+
+    /// The config's `created` timestamp (RFC 3339).
+    #[must_use]
+    pub fn created(mut self, created: &str) -> Self {
+        self.created = Some(created.to_owned());
+        self
+    }
+
     /// Leave `platform` out of the index descriptor (single-image layouts often do).
     #[must_use]
     pub fn without_index_platform(mut self) -> Self {
@@ -140,12 +159,15 @@ impl OciImage {
         let mut config = json!({
             "architecture": self.architecture,
             "os": self.os,
-            "config": {},
+            "config": self.runtime,
             "rootfs": {"type": "layers", "diff_ids": self.layers.iter().map(|layer| layer.diff_id.clone()).collect::<Vec<_>>()},
             "history": self.layers.iter().map(|_| json!({"created_by": "drydock-test"})).collect::<Vec<_>>(),
         });
         if let Some(variant) = &self.variant {
             config["variant"] = json!(variant);
+        }
+        if let Some(created) = &self.created {
+            config["created"] = json!(created);
         }
         let config_bytes = serde_json::to_vec(&config).expect("serialize config");
         let config_digest = put(&config_bytes);

@@ -20,6 +20,9 @@ pub struct TarEntry {
     pub content: Vec<u8>,
     pub link: Vec<u8>,
     pub declared_size: Option<u64>,
+    /// Owner and group ids (0 unless set).
+    pub uid: u64,
+    pub gid: u64,
 }
 
 impl TarEntry {
@@ -31,6 +34,8 @@ impl TarEntry {
             content: content.as_ref().to_vec(),
             link: Vec::new(),
             declared_size: None,
+            uid: 0,
+            gid: 0,
         }
     }
 }
@@ -49,6 +54,23 @@ impl RawTar {
     #[must_use]
     pub fn file(self, name: impl AsRef<[u8]>, content: impl AsRef<[u8]>) -> Self {
         self.entry(&TarEntry::file(name, content))
+    }
+
+    /// A regular file with the given mode and owner.
+    #[must_use]
+    pub fn file_owned(
+        self,
+        name: impl AsRef<[u8]>,
+        content: impl AsRef<[u8]>,
+        mode: u32,
+        uid: u64,
+        gid: u64,
+    ) -> Self {
+        let mut entry = TarEntry::file(name, content);
+        entry.mode = mode;
+        entry.uid = uid;
+        entry.gid = gid;
+        self.entry(&entry)
     }
 
     #[must_use]
@@ -149,8 +171,8 @@ pub fn header(entry: &TarEntry) -> [u8; BLOCK] {
     let (prefix, name) = split_name(&entry.name);
     header[..name.len()].copy_from_slice(name);
     numeric(&mut header[100..108], u64::from(entry.mode));
-    numeric(&mut header[108..116], 0);
-    numeric(&mut header[116..124], 0);
+    numeric(&mut header[108..116], entry.uid);
+    numeric(&mut header[116..124], entry.gid);
     numeric(
         &mut header[124..136],
         entry.declared_size.unwrap_or(entry.content.len() as u64),
