@@ -409,18 +409,15 @@ impl Store {
             };
             touched_images.insert(image_id);
             if let Some((id, gone)) = existing.get(&sighting.key) {
-                {
-                    conn.execute(
-                        "UPDATE sightings SET last_seen = $1, gone_at = NULL WHERE id = $2",
-                        &params![now, *id],
-                    )?;
-                    if *gone {
-                        outcome.new_sightings += 1;
-                    }
+                conn.execute(
+                    "UPDATE sightings SET last_seen = $1, gone_at = NULL WHERE id = $2",
+                    &params![now, *id],
+                )?;
+                if *gone {
+                    outcome.new_sightings += 1;
                 }
             } else {
-                {
-                    conn.execute(
+                conn.execute(
                         "INSERT INTO sightings (source, key, image_id, kind, reference, registry, \
                          repository, tag, cluster, namespace, workload_kind, workload, pod, \
                          container, container_kind, first_seen, last_seen) VALUES \
@@ -444,8 +441,7 @@ impl Store {
                             now
                         ],
                     )?;
-                    outcome.new_sightings += 1;
-                }
+                outcome.new_sightings += 1;
             }
         }
         // Sightings of this source that disappeared.
