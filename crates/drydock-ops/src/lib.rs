@@ -5,6 +5,7 @@ mod db;
 mod env;
 pub mod fleet;
 mod key;
+mod patch;
 mod push;
 mod registry;
 mod sbom;
@@ -24,6 +25,9 @@ pub use drydock_oci::{NoProgress, Progress};
 pub use drydock_vuln::{ImportReport, Status as DbStatus};
 pub use env::EnvVars;
 pub use key::{KeyError, key_generate};
+pub use patch::{
+    PATCH_CREATED_BY, PATCHED_ANNOTATION, PatchError, PatchReport, PatchSettings, patch,
+};
 pub use push::{CopyError, CopyReport, CopySettings, copy};
 pub use registry::RegistrySettings;
 pub use sbom::{SbomError, SbomSettings, sbom};

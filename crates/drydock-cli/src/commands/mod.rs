@@ -6,6 +6,7 @@ pub(crate) mod fleet;
 pub(crate) mod key;
 pub(crate) mod mirror;
 pub(crate) mod password;
+pub(crate) mod patch;
 pub(crate) mod push;
 pub(crate) mod registry_args;
 pub(crate) mod sbom;
