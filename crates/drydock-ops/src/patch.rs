@@ -181,14 +181,9 @@ struct WalkFs<'a>(&'a Walk);
 
 impl ImageFs for WalkFs<'_> {
     fn canonical(&self, path: &str) -> String {
-        let Ok(image_path) = ImagePath::new(path.as_bytes()) else {
+        let Some((parent, name)) = path.rsplit_once('/') else {
             return path.to_owned();
         };
-        let (parent, name) = match path.rsplit_once('/') {
-            Some((parent, name)) => (parent, name),
-            None => return path.to_owned(),
-        };
-        let _ = image_path;
         let Ok(parent_path) = ImagePath::new(parent.as_bytes()) else {
             return path.to_owned();
         };
@@ -281,9 +276,12 @@ fn os_release_field(text: &str, field: &str) -> Option<String> {
     })
 }
 
+/// A fixable finding: id, aliases, package, installed version, fixed versions.
+type FindingRow = (String, Vec<String>, String, String, Vec<String>);
+
 /// The findings to fix: package name → wanted.
 fn wanted_from_findings(
-    findings: &[(String, Vec<String>, String, String, Vec<String>)],
+    findings: &[FindingRow],
     only: &[String],
     installed: &BTreeMap<String, drydock_build::patch::Installed>,
 ) -> Vec<Wanted> {
@@ -325,8 +323,6 @@ fn wanted_from_findings(
     }
     wanted.into_values().collect()
 }
-
-type FindingRow = (String, Vec<String>, String, String, Vec<String>);
 
 fn findings_from_report(path: &Path) -> Result<Vec<FindingRow>, PatchError> {
     let error = |source: Box<dyn std::error::Error + Send + Sync>| PatchError::Report {
@@ -752,7 +748,6 @@ fn put_blob(layout: &Path, bytes: &[u8]) -> std::io::Result<String> {
     Ok(format!("sha256:{digest}"))
 }
 
-#[allow(clippy::too_many_arguments, reason = "one call site")]
 fn write_image(
     settings: &PatchSettings,
     source: &Source,
