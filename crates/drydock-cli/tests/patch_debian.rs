@@ -505,3 +505,190 @@ fn patch_failures_write_nothing() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("nothing to patch; no image written"));
     assert!(!out.exists());
 }
+
+/// The installed packages of a distroless image's `status.d/`, as derive.py
+/// reads them (Package, Version, Architecture, source, source version, ii).
+fn status_d_tsv(rootfs: &Path) -> String {
+    let mut rows = Vec::new();
+    for entry in std::fs::read_dir(rootfs.join("var/lib/dpkg/status.d")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md5sums") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let field = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+                .map(str::to_owned)
+        };
+        let package = field("Package").unwrap();
+        let version = field("Version").unwrap();
+        let (source, source_version) = match field("Source") {
+            Some(source) => match source.split_once(" (") {
+                Some((name, v)) => (name.to_owned(), v.trim_end_matches(')').to_owned()),
+                None => (source, version.clone()),
+            },
+            None => (package.clone(), version.clone()),
+        };
+        rows.push(format!(
+            "{package}\t{version}\t{}\t{source}\t{source_version}\tii\n",
+            field("Architecture").unwrap()
+        ));
+    }
+    rows.sort();
+    rows.concat()
+}
+
+/// A distroless golden image (`status.d/`, no dpkg inside) built from
+/// bookworm main only, patched from bookworm-security with advisories derived
+/// from the changelogs of its own packages.
+#[test]
+fn distroless_golden_image_patched_through_status_d() {
+    if !(drydock_test::require_tools(&["python3", "apt-get", "dpkg", "dpkg-deb", "umoci"])) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = tmp.path().join("base.yaml");
+    std::fs::write(
+        &spec,
+        "name: base-old\nprofile: base\ndistribution: debian\narchives:\n  - url: http://deb.debian.org/debian\n    suites: [bookworm]\n",
+    )
+    .unwrap();
+    let cache = package_cache();
+    let cache = cache.to_str().unwrap();
+    let image = tmp.path().join("base.oci");
+    ok(
+        &drydock(&[
+            "build",
+            spec.to_str().unwrap(),
+            "--cache-dir",
+            cache,
+            "-o",
+            &format!("oci-dir:{}", image.display()),
+        ]),
+        "build",
+    );
+    let bundle = tmp.path().join("bundle");
+    ok(
+        &Command::new("umoci")
+            .args(["unpack", "--image", &format!("{}:latest", image.display())])
+            .arg(&bundle)
+            .output()
+            .unwrap(),
+        "umoci unpack",
+    );
+    let tsv_path = tmp.path().join("installed.tsv");
+    std::fs::write(&tsv_path, status_d_tsv(&bundle.join("rootfs"))).unwrap();
+    let derived = tmp.path().join("derived");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/debian-cves/derive.py");
+    let status = Command::new("python3")
+        .arg(&script)
+        .arg(&tsv_path)
+        .arg(drydock_test::fixture_cache().join("patch-distroless-cves"))
+        .arg(&derived)
+        .status()
+        .unwrap();
+    assert!(status.success(), "derive.py failed");
+    let expected = tsv(&derived.join("expected.tsv"));
+    assert!(
+        !expected.is_empty(),
+        "no finding to patch in the distroless image"
+    );
+    let fixed_cves: BTreeSet<&str> = expected.iter().map(|row| row[0].as_str()).collect();
+    let db = tmp.path().join("db");
+    let db = db.to_str().unwrap();
+    ok(
+        &drydock(&[
+            "db",
+            "import",
+            "--db-dir",
+            db,
+            derived.join("osv").to_str().unwrap(),
+        ]),
+        "db import",
+    );
+    let patched = tmp.path().join("patched.oci");
+    let source = format!("oci-dir:{}", image.display());
+    let target = format!("oci-dir:{}", patched.display());
+    let digest = ok(
+        &drydock(&[
+            "patch",
+            &source,
+            "--db-dir",
+            db,
+            "--cache-dir",
+            cache,
+            "-o",
+            &target,
+        ]),
+        "patch",
+    );
+    let before = layer_digests(&manifest(&image));
+    let after = layer_digests(&manifest(&patched));
+    assert_eq!(after.len(), 2);
+    assert_eq!(after[0], before[0]);
+    let scan = ok(
+        &drydock(&["scan", &target, "--db-dir", db, "-f", "json"]),
+        "scan of the patched image",
+    );
+    let scan: Value = serde_json::from_str(&scan).unwrap();
+    for finding in scan["findings"].as_array().unwrap() {
+        let id = finding["id"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("DEBIAN-");
+        assert!(!fixed_cves.contains(id), "{id} still reported: {finding}");
+    }
+    // status.d holds the new versions; no dpkg `status` file appeared.
+    let patched_bundle = tmp.path().join("patched-bundle");
+    ok(
+        &Command::new("umoci")
+            .args([
+                "unpack",
+                "--image",
+                &format!("{}:latest", patched.display()),
+            ])
+            .arg(&patched_bundle)
+            .output()
+            .unwrap(),
+        "umoci unpack of the patched image",
+    );
+    let rootfs = patched_bundle.join("rootfs");
+    assert!(!rootfs.join("var/lib/dpkg/status").exists());
+    let installed = status_d_tsv(&rootfs);
+    for row in &expected {
+        let line = installed
+            .lines()
+            .find(|l| l.split('\t').next() == Some(row[1].as_str()))
+            .unwrap();
+        let version = line.split('\t').nth(1).unwrap();
+        assert!(
+            !drydock_version_gt(&row[4], version),
+            "`{}` {version} below the fix {}",
+            row[1],
+            row[4]
+        );
+        let md5sums = std::fs::read_to_string(
+            rootfs.join(format!("var/lib/dpkg/status.d/{}.md5sums", row[1])),
+        )
+        .unwrap();
+        assert!(!md5sums.is_empty());
+    }
+    let again = tmp.path().join("again.oci");
+    assert_eq!(
+        ok(
+            &drydock(&[
+                "patch",
+                &source,
+                "--db-dir",
+                db,
+                "--cache-dir",
+                cache,
+                "-o",
+                &format!("oci-dir:{}", again.display()),
+            ]),
+            "second patch",
+        ),
+        digest
+    );
+}
