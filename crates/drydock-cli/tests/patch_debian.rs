@@ -674,6 +674,43 @@ fn distroless_golden_image_patched_through_status_d() {
         .unwrap();
         assert!(!md5sums.is_empty());
     }
+    // `build --update-vulnerable` of the same spec: the lock equals the
+    // patched image's package set.
+    let updated = tmp.path().join("updated.oci");
+    let output = drydock(&[
+        "build",
+        spec.to_str().unwrap(),
+        "--cache-dir",
+        cache,
+        "--update-vulnerable",
+        "--db-dir",
+        db,
+        "-o",
+        &format!("oci-dir:{}", updated.display()),
+    ]);
+    ok(&output, "build --update-vulnerable");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("lock: `"));
+    let lock = json(&tmp.path().join("base.lock"));
+    let locked: BTreeSet<(String, String)> = lock["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                p["version"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let patched_set: BTreeSet<(String, String)> = installed
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[0].to_owned(), f[1].to_owned())
+        })
+        .collect();
+    assert_eq!(locked, patched_set);
+
     let again = tmp.path().join("again.oci");
     assert_eq!(
         ok(

@@ -14,7 +14,8 @@ mod sign;
 mod time;
 
 pub use build::{
-    GoldenError, GoldenReport, GoldenSettings, golden_build, golden_cache_dir, golden_mirror,
+    GoldenError, GoldenReport, GoldenSettings, LockChange, golden_build, golden_cache_dir,
+    golden_mirror,
 };
 pub use db::{
     DEFAULT_SOURCES, DbOpsError, DbUpdateReport, DbUpdateSettings, SOURCES_FILE, db_dir, db_import,

@@ -946,3 +946,46 @@ fn write_archive(
     }
     builder.into_inner()?.flush()
 }
+
+/// `build --update-vulnerable`: the updates that fix the fixable findings of
+/// an image built from the current lock (`layout`), from the spec's suites.
+pub(crate) fn vulnerable_updates(
+    layout: &Path,
+    db_dir: Option<&Path>,
+    spec: &drydock_build::Spec,
+    fetcher: &drydock_build::fetch::Fetcher,
+) -> Result<Plan, PatchError> {
+    let name = format!("oci-dir:{}", layout.display());
+    let wrap = |e: OciError| PatchError::Source {
+        name: name.clone(),
+        source: Box::new(e),
+    };
+    let source = Source::open(SourceRef::OciDir(layout.to_owned()), None).map_err(wrap)?;
+    let walk = source.walk(&mut DpkgVisitor).map_err(wrap)?;
+    let view = walk.view();
+    let mut status_d = BTreeMap::new();
+    for path in view.claimed_paths() {
+        let path = String::from_utf8_lossy(path.as_bytes()).into_owned();
+        if let Some(file) = path.strip_prefix("var/lib/dpkg/status.d/")
+            && let Some(content) = text(&view, &path)
+        {
+            status_d.insert(file.to_owned(), content);
+        }
+    }
+    let state =
+        DpkgState::read(None, &status_d, &BTreeMap::new()).map_err(|source| PatchError::Dpkg {
+            name: name.clone(),
+            source,
+        })?;
+    let findings = findings_from_scan(&source, db_dir)?;
+    let wanted = wanted_from_findings(&findings, &[], &state.packages);
+    let (universe, suites) = drydock_build::patch::load_universe(
+        &spec.keyring,
+        &spec.archives,
+        &spec.architecture,
+        fetcher,
+    )?;
+    Ok(drydock_build::patch::plan(
+        &universe, &suites, &state, &wanted,
+    ))
+}
