@@ -556,7 +556,37 @@ fn distroless_golden_image_patched_through_status_d() {
     .unwrap();
     let cache = package_cache();
     let cache = cache.to_str().unwrap();
-    let image = tmp.path().join("base.oci");
+    // An older pinned lock: resolved from bookworm main only, then used by a
+    // spec that also lists -updates and -security.
+    ok(
+        &drydock(&[
+            "build",
+            spec.to_str().unwrap(),
+            "--cache-dir",
+            cache,
+            "-o",
+            &format!("oci-dir:{}", tmp.path().join("main-only.oci").display()),
+        ]),
+        "build from bookworm main",
+    );
+    let spec = tmp.path().join("golden.yaml");
+    std::fs::write(
+        &spec,
+        "name: base-old\nprofile: base\ndistribution: debian\narchives:\n  - url: http://deb.debian.org/debian\n    suites: [bookworm, bookworm-updates]\n  - url: http://deb.debian.org/debian-security\n    suites: [bookworm-security]\n",
+    )
+    .unwrap();
+    let mut lock = json(&tmp.path().join("base.lock"));
+    lock["inputs"]["suites"] = serde_json::json!([
+        "http://deb.debian.org/debian bookworm",
+        "http://deb.debian.org/debian bookworm-updates",
+        "http://deb.debian.org/debian-security bookworm-security"
+    ]);
+    std::fs::write(
+        tmp.path().join("golden.lock"),
+        serde_json::to_string_pretty(&lock).unwrap(),
+    )
+    .unwrap();
+    let image = tmp.path().join("golden.oci");
     ok(
         &drydock(&[
             "build",
@@ -566,7 +596,7 @@ fn distroless_golden_image_patched_through_status_d() {
             "-o",
             &format!("oci-dir:{}", image.display()),
         ]),
-        "build",
+        "build from the older lock",
     );
     let bundle = tmp.path().join("bundle");
     ok(
@@ -690,7 +720,7 @@ fn distroless_golden_image_patched_through_status_d() {
     ]);
     ok(&output, "build --update-vulnerable");
     assert!(String::from_utf8_lossy(&output.stderr).contains("lock: `"));
-    let lock = json(&tmp.path().join("base.lock"));
+    let lock = json(&tmp.path().join("golden.lock"));
     let locked: BTreeSet<(String, String)> = lock["packages"]
         .as_array()
         .unwrap()
