@@ -33,6 +33,7 @@ python3 "$root/crates/drydock-cli/tests/fixtures/debian-cves/derive.py" \
   "$fixture/expected-final.tsv" "$bench_cache/cves" "$work/derived" >&2
 "$DRYDOCK_BIN" db import --db-dir "$work/db" "$work/derived/osv" >&2
 source="oci-dir:${fixture%/}/oci-gzip"
+tag=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['manifests'][0]['annotations']['org.opencontainers.image.ref.name'])" "${fixture%/}/oci-gzip/index.json")
 patch() { "$DRYDOCK_BIN" patch "$source" --db-dir "$work/db" --cache-dir "$bench_cache/packages" -o "oci-dir:$work/patched-$1" >/dev/null 2>"$work/patch.log"; }
 echo "warming the package cache" >&2
 patch warm
@@ -42,7 +43,7 @@ patch_times=() copy_times=()
 for i in $(seq "$runs"); do
   t0=$(now); patch "$i"; t1=$(now)
   patch_times+=("$(echo "$t1 - $t0" | bc)")
-  t0=$(now); skopeo copy -q "oci:${fixture%/}/oci-gzip:latest" "oci:$work/copy-$i:latest" >/dev/null; t1=$(now)
+  t0=$(now); skopeo copy -q "oci:${fixture%/}/oci-gzip:$tag" "oci:$work/copy-$i:latest" >/dev/null; t1=$(now)
   copy_times+=("$(echo "$t1 - $t0" | bc)")
 done
 p=$(printf '%s\n' "${patch_times[@]}" | median)
