@@ -759,3 +759,49 @@ fn distroless_golden_image_patched_through_status_d() {
         digest
     );
 }
+
+/// A release past its LTS is refused, naming it; a non-Debian image too.
+/// Nothing is written. (No network: the refusal comes before any download.)
+#[test]
+fn end_of_life_and_foreign_images_are_refused() {
+    use drydock_test::{Blob, OciImage, RawTar};
+    let tmp = tempfile::tempdir().unwrap();
+    let image = |name: &str, os_release: &str| {
+        let layer = RawTar::new()
+            .file("etc/os-release", os_release)
+            .file(
+                "var/lib/dpkg/status",
+                "Package: libc6\nStatus: install ok installed\nVersion: 2.28-10\nArchitecture: amd64\n\n",
+            )
+            .finish();
+        let dir = tmp.path().join(name);
+        OciImage::new().layer(Blob::tar_gzip(&layer)).write(&dir);
+        format!("oci-dir:{}", dir.display())
+    };
+    let buster = image(
+        "buster",
+        "PRETTY_NAME=\"Debian GNU/Linux 10 (buster)\"\nID=debian\nVERSION_ID=\"10\"\nVERSION_CODENAME=buster\n",
+    );
+    let out = tmp.path().join("out");
+    let target = format!("oci-dir:{}", out.display());
+    let report = tmp.path().join("report.json");
+    std::fs::write(&report, r#"{"findings": []}"#).unwrap();
+    let report = report.to_str().unwrap();
+    let output = drydock(&["patch", &buster, "--report", report, "-o", &target]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("Debian 10 (`buster`), which reached its end of life on 2024-06-30"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+    let alpine = image("alpine", "ID=alpine\nVERSION_ID=3.20.0\n");
+    let output = drydock(&["patch", &alpine, "--report", report, "-o", &target]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("is not a Debian image (os-release ID `alpine`)"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+}
