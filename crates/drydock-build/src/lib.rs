@@ -23,6 +23,7 @@ pub mod fetch;
 pub mod image;
 pub mod lock;
 pub mod packages;
+pub mod patch;
 pub mod release;
 pub mod resolve;
 pub mod spec;
@@ -213,20 +214,40 @@ fn resolve_spec(
     spec_path: &Path,
     fetcher: &Fetcher,
 ) -> Result<Vec<packages::IndexPackage>, BuildError> {
-    let keyring_bytes = fs_err::read(&spec.keyring).map_err(|source| BuildError::Keyring {
-        path: spec.keyring.clone(),
+    let all = load_indices(&spec.keyring, &spec.archives, &spec.architecture, fetcher)?;
+    let universe = resolve::Universe::new(all);
+    resolve::resolve(&universe, &spec.roots(), &spec.excludes()).map_err(|source| {
+        BuildError::Resolve {
+            spec: spec_path.to_owned(),
+            source,
+        }
+    })
+}
+
+/// Every package of the archives' suites (`IndexPackage::suite` counts the
+/// suites in order, archive by archive), each InRelease verified with
+/// `keyring` and each index checked against its signed Release.
+pub(crate) fn load_indices(
+    keyring_path: &str,
+    archives: &[spec::Archive],
+    architecture: &str,
+    fetcher: &Fetcher,
+) -> Result<Vec<packages::IndexPackage>, BuildError> {
+    let keyring_bytes = fs_err::read(keyring_path).map_err(|source| BuildError::Keyring {
+        path: keyring_path.to_owned(),
         source: Box::new(source),
     })?;
     let keyring =
         release::Keyring::parse(&keyring_bytes).map_err(|source| BuildError::Keyring {
-            path: spec.keyring.clone(),
+            path: keyring_path.to_owned(),
             source: Box::new(source),
         })?;
+    let suites: Vec<(&spec::Archive, &str)> = archives
+        .iter()
+        .flat_map(|a| a.suites.iter().map(move |s| (a, s.as_str())))
+        .collect();
     let mut all = Vec::new();
-    for (suite_index, (archive_index, suite)) in spec.suites().into_iter().enumerate() {
-        let Some(archive) = spec.archives.get(archive_index) else {
-            continue;
-        };
+    for (suite_index, (archive, suite)) in suites.into_iter().enumerate() {
         let base = format!("{}/dists/{suite}", archive.url.trim_end_matches('/'));
         let in_release_url = format!("{base}/InRelease");
         let relative = format!("dists/{}/{suite}/InRelease", url_key(&archive.url));
@@ -270,10 +291,7 @@ fn resolve_spec(
         for component in &archive.components {
             let mut found = false;
             for extension in ["xz", "gz"] {
-                let path = format!(
-                    "{component}/binary-{}/Packages.{extension}",
-                    spec.architecture
-                );
+                let path = format!("{component}/binary-{architecture}/Packages.{extension}");
                 let Some((expected, _size)) = release.sha256.get(&path) else {
                     continue;
                 };
@@ -303,7 +321,7 @@ fn resolve_spec(
                     }
                 })?;
                 let text = String::from_utf8_lossy(&text);
-                let architectures = [spec.architecture.as_str(), "all"];
+                let architectures = [architecture, "all"];
                 all.extend(
                     packages::parse_packages(&text, suite_index, &architectures).map_err(
                         |source| BuildError::Index {
@@ -316,21 +334,12 @@ fn resolve_spec(
             }
             if !found {
                 return Err(BuildError::NotInRelease {
-                    url: format!(
-                        "{base}/{component}/binary-{}/Packages.xz",
-                        spec.architecture
-                    ),
+                    url: format!("{base}/{component}/binary-{architecture}/Packages.xz"),
                 });
             }
         }
     }
-    let universe = resolve::Universe::new(all);
-    resolve::resolve(&universe, &spec.roots(), &spec.excludes()).map_err(|source| {
-        BuildError::Resolve {
-            spec: spec_path.to_owned(),
-            source,
-        }
-    })
+    Ok(all)
 }
 
 fn flatten(error: CachedError<BuildError>, url: &str) -> BuildError {

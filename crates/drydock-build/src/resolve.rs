@@ -60,7 +60,7 @@ impl Universe {
     }
 
     /// Real packages that can satisfy `relation`, in preference order.
-    fn satisfiers(&self, relation: &Relation) -> Vec<&IndexPackage> {
+    pub(crate) fn satisfiers(&self, relation: &Relation) -> Vec<&IndexPackage> {
         let mut out = Vec::new();
         if let Some(package) = self.candidates.get(&relation.name)
             && arch_ok(relation, package)

@@ -56,6 +56,8 @@ enum Command {
     VerifyAttestation(commands::verify_attestation::VerifyAttestationArgs),
     /// Build a golden image from Debian packages, as a YAML spec describes it
     Build(commands::build::BuildArgs),
+    /// Update an image's vulnerable Debian packages in one new layer
+    Patch(commands::patch::PatchArgs),
     /// Fetch and verify everything a golden image build needs into the cache
     Mirror(commands::mirror::MirrorArgs),
     /// Compare `A<TAB>B` version pairs from stdin in an ecosystem's scheme
@@ -80,6 +82,7 @@ fn main() -> ExitCode {
         Command::Attest(args) => commands::attest::run(args),
         Command::VerifyAttestation(args) => commands::verify_attestation::run(args),
         Command::Build(args) => commands::build::run(args),
+        Command::Patch(args) => commands::patch::run(args),
         Command::Mirror(args) => commands::mirror::run(args),
         Command::Vercmp(args) => commands::vercmp::run(args),
     };

@@ -134,7 +134,7 @@ pub struct Source {
     reference: SourceRef,
     metadata: SourceMetadata,
     image: Option<(Box<dyn Store>, Vec<LayerSpec>)>,
-    /// The store name of the image configuration blob.
+    /// The config's name in the store.
     config_name: Option<String>,
 }
 
@@ -142,7 +142,7 @@ impl Source {
     /// Open a source; for images, choose the manifest for `platform`.
     pub fn open(reference: SourceRef, platform: Option<&Platform>) -> Result<Source, OciError> {
         let wanted = platform.cloned().unwrap_or_else(Platform::linux_amd64);
-        let (image, store, layers) = match &reference {
+        let (image, store, layers, config_name) = match &reference {
             SourceRef::Registry(name) => return Err(OciError::NeedsRegistryClient(name.clone())),
             SourceRef::Dir(path) | SourceRef::File(path) => {
                 let exists = match &reference {
@@ -168,30 +168,22 @@ impl Source {
                     return Err(OciError::NotFound(path.clone()));
                 }
                 let store: Box<dyn Store> = Box::new(DirStore::new(path));
-                let (meta, layers) = open_layout(store.as_ref(), &wanted, platform.is_some())?;
-                (meta, store, layers)
+                let (meta, layers, config) =
+                    open_layout(store.as_ref(), &wanted, platform.is_some())?;
+                (meta, store, layers, config)
             }
             SourceRef::OciArchive(path) => {
                 let store: Box<dyn Store> = Box::new(TarStore::open(path)?);
-                let (meta, layers) = open_layout(store.as_ref(), &wanted, platform.is_some())?;
-                (meta, store, layers)
+                let (meta, layers, config) =
+                    open_layout(store.as_ref(), &wanted, platform.is_some())?;
+                (meta, store, layers, config)
             }
             SourceRef::DockerArchive(path) => {
                 let store: Box<dyn Store> = Box::new(TarStore::open(path)?);
-                let (meta, layers, config_name) = open_docker_archive(store.as_ref(), path)?;
-                return Ok(Source {
-                    metadata: SourceMetadata {
-                        name: reference.to_string(),
-                        kind: reference.kind().into(),
-                        image: Some(meta),
-                    },
-                    reference,
-                    image: Some((store, layers)),
-                    config_name: Some(config_name),
-                });
+                let (meta, layers, config) = open_docker_archive(store.as_ref(), path)?;
+                (meta, store, layers, config)
             }
         };
-        let config_name = image.config_digest.as_ref().map(blob_name);
         Ok(Source {
             metadata: SourceMetadata {
                 name: reference.to_string(),
@@ -200,7 +192,7 @@ impl Source {
             },
             reference,
             image: Some((store, layers)),
-            config_name,
+            config_name: Some(config_name),
         })
     }
 
@@ -212,8 +204,8 @@ impl Source {
         platform: Option<&Platform>,
     ) -> Result<Source, OciError> {
         let wanted = platform.cloned().unwrap_or_else(Platform::linux_amd64);
-        let (image, layers) = open_layout(store.as_ref(), &wanted, platform.is_some())?;
-        let config_name = image.config_digest.as_ref().map(blob_name);
+        let (image, layers, config_name) =
+            open_layout(store.as_ref(), &wanted, platform.is_some())?;
         Ok(Source {
             metadata: SourceMetadata {
                 name: reference.to_string(),
@@ -222,7 +214,7 @@ impl Source {
             },
             reference,
             image: Some((store, layers)),
-            config_name,
+            config_name: Some(config_name),
         })
     }
 
@@ -256,6 +248,46 @@ impl Source {
             }
         }
         Ok(Some(bytes))
+    }
+
+    /// The image's config blob, checked against its digest; an error for
+    /// directories and single files.
+    pub fn config_bytes(&self) -> Result<Vec<u8>, OciError> {
+        self.config_json()?.ok_or_else(|| OciError::NotAnImage {
+            path: self.reference.path().to_path_buf(),
+            reason: "not an image".into(),
+        })
+    }
+
+    /// The number of layers (0 for directories and files).
+    pub fn layer_count(&self) -> usize {
+        self.image.as_ref().map_or(0, |(_, layers)| layers.len())
+    }
+
+    /// The stored bytes of layer `index` (compressed as stored), unverified:
+    /// a walk checks them.
+    pub fn open_layer(&self, index: usize) -> Result<Box<dyn std::io::Read + Send>, OciError> {
+        let Some(spec) = self.image.as_ref().and_then(|(_, l)| l.get(index)) else {
+            return Err(OciError::NotAnImage {
+                path: self.reference.path().to_path_buf(),
+                reason: format!("no layer {index}"),
+            });
+        };
+        self.image.as_ref().map_or(
+            Err(OciError::MissingBlob(Digest::sha256_of(b""))),
+            |(store, _)| store.open(&spec.name),
+        )
+    }
+
+    /// Forget the top layers beyond `keep`: later walks and reads see the
+    /// image as it was below them (`drydock patch` replacing its own layer).
+    pub fn keep_layers(&mut self, keep: usize) {
+        if let Some((_, layers)) = &mut self.image {
+            layers.truncate(keep);
+        }
+        if let Some(image) = &mut self.metadata.image {
+            image.layers.truncate(keep);
+        }
     }
 
     /// The single pass: apply every layer in order, dispatching claimed files
@@ -411,7 +443,7 @@ fn open_layout(
     store: &dyn Store,
     wanted: &Platform,
     explicit: bool,
-) -> Result<(ImageMetadata, Vec<LayerSpec>), OciError> {
+) -> Result<(ImageMetadata, Vec<LayerSpec>, String), OciError> {
     if !store.exists("index.json") {
         return Err(OciError::NotAnImage {
             path: PathBuf::from("index.json"),
@@ -502,7 +534,8 @@ fn open_layout(
         tags,
         layers,
     };
-    Ok((metadata, specs))
+    let config_name = blob_name(&manifest.config.digest);
+    Ok((metadata, specs, config_name))
 }
 
 fn check_layer_media_type(media_type: &str, digest: &Digest) -> Result<(), OciError> {

@@ -20,6 +20,10 @@ pub struct GoldenSettings {
     pub mirrors: Vec<String>,
     /// Where the CycloneDX SBOM goes; `PATH.cdx.json` beside a local output.
     pub sbom: Option<PathBuf>,
+    /// Bump only the locked packages with fixable findings (and what they need).
+    pub update_vulnerable: bool,
+    /// The vulnerability database for `update_vulnerable`.
+    pub db_dir: Option<PathBuf>,
     pub registry: RegistrySettings,
 }
 
@@ -51,7 +55,14 @@ pub enum GoldenError {
     Stage(String, #[source] std::io::Error),
     #[error(transparent)]
     Push(#[from] crate::CopyError),
+    #[error("`--update-vulnerable` needs the existing lock `{}`\n\nhint: run `drydock build` once to write it", .0.display())]
+    NoLock(PathBuf),
+    #[error("`--update-vulnerable`")]
+    UpdateVulnerable(#[source] Box<crate::PatchError>),
 }
+
+/// One line of a lock diff: name, old version (`None`: added), new version.
+pub type LockChange = (String, Option<String>, String);
 
 /// The outcome of `build`.
 #[derive(Clone, Debug)]
@@ -60,6 +71,8 @@ pub struct GoldenReport {
     pub output: String,
     pub sbom: Option<PathBuf>,
     pub built: drydock_build::Built,
+    /// `--update-vulnerable`: what changed in the lock.
+    pub lock_diff: Vec<LockChange>,
 }
 
 /// `--cache-dir`, `DRYDOCK_CACHE_DIR`, `$XDG_CACHE_HOME/drydock/golden`, `~/.cache/drydock/golden`.
@@ -116,6 +129,11 @@ pub fn golden_mirror(settings: &GoldenSettings) -> Result<drydock_build::Mirrore
 /// `drydock build`.
 pub fn golden_build(settings: &GoldenSettings) -> Result<GoldenReport, GoldenError> {
     let build = build_settings(settings)?;
+    let lock_diff = if settings.update_vulnerable {
+        update_vulnerable(settings, &build)?
+    } else {
+        Vec::new()
+    };
     let output_text = settings.output.clone().unwrap_or_else(|| {
         let stem = settings
             .spec
@@ -152,6 +170,7 @@ pub fn golden_build(settings: &GoldenSettings) -> Result<GoldenReport, GoldenErr
                 output: output_text,
                 sbom,
                 built,
+                lock_diff,
             });
         }
         _ => return Err(GoldenError::Output(output_text)),
@@ -168,6 +187,7 @@ pub fn golden_build(settings: &GoldenSettings) -> Result<GoldenReport, GoldenErr
         output: output_text,
         sbom: Some(sbom),
         built,
+        lock_diff,
     })
 }
 
@@ -191,4 +211,73 @@ fn write_sbom(source: &str, path: &Path) -> Result<PathBuf, GoldenError> {
         source: Box::new(e),
     })?;
     Ok(path.to_owned())
+}
+
+/// Rewrite the lock with only the vulnerable packages bumped: build the
+/// current lock into a temporary layout, scan it, plan the updates from the
+/// spec's suites, and keep every other pin.
+fn update_vulnerable(
+    settings: &GoldenSettings,
+    build: &BuildSettings,
+) -> Result<Vec<LockChange>, GoldenError> {
+    let lock_path = build.lock_path();
+    let lock_error = |source| {
+        GoldenError::Build(BuildError::Lock {
+            path: lock_path.clone(),
+            source,
+        })
+    };
+    let Some(mut lock) = drydock_build::Lock::read(&lock_path).map_err(lock_error)? else {
+        return Err(GoldenError::NoLock(lock_path));
+    };
+    let text = fs_err::read_to_string(&settings.spec).map_err(|source| {
+        GoldenError::Build(BuildError::ReadSpec {
+            path: settings.spec.clone(),
+            source,
+        })
+    })?;
+    let spec = drydock_build::Spec::parse(&text).map_err(|source| {
+        GoldenError::Build(BuildError::Spec {
+            path: settings.spec.clone(),
+            source,
+        })
+    })?;
+    let staging = tempfile::Builder::new()
+        .prefix("drydock-update-vulnerable-")
+        .tempdir()
+        .map_err(|e| GoldenError::Stage(settings.spec.display().to_string(), e))?;
+    let layout = staging.path().join("current");
+    let current = BuildSettings {
+        update: false,
+        ..build.clone()
+    };
+    drydock_build::build(&current, &Output::OciDir(layout.clone()))?;
+    let fetcher = drydock_build::fetch::Fetcher::new(
+        build.cache_dir.clone(),
+        build.offline,
+        build.mirrors.clone(),
+    );
+    let plan =
+        crate::patch::vulnerable_updates(&layout, settings.db_dir.as_deref(), &spec, &fetcher)
+            .map_err(|e| GoldenError::UpdateVulnerable(Box::new(e)))?;
+    let mut diff = Vec::new();
+    for update in plan.updates {
+        let old = lock
+            .packages
+            .iter()
+            .position(|p| p.name == update.name)
+            .map(|index| lock.packages.remove(index).version);
+        diff.push((update.name.clone(), old, update.new.version.clone()));
+        lock.packages.push(update.new);
+    }
+    lock.packages.sort_by(|a, b| a.name.cmp(&b.name));
+    drydock_build::fetch::write_atomic(&lock_path, lock.to_json().as_bytes()).map_err(
+        |source| {
+            GoldenError::Build(BuildError::Write {
+                path: lock_path.clone(),
+                source,
+            })
+        },
+    )?;
+    Ok(diff)
 }

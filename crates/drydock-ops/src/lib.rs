@@ -6,6 +6,7 @@ mod env;
 pub mod fleet;
 mod golden;
 mod key;
+mod patch;
 mod policy;
 mod push;
 mod registry;
@@ -15,7 +16,8 @@ mod sign;
 mod time;
 
 pub use build::{
-    GoldenError, GoldenReport, GoldenSettings, golden_build, golden_cache_dir, golden_mirror,
+    GoldenError, GoldenReport, GoldenSettings, LockChange, golden_build, golden_cache_dir,
+    golden_mirror,
 };
 pub use db::{
     DEFAULT_SOURCES, DbOpsError, DbUpdateReport, DbUpdateSettings, SOURCES_FILE, db_dir, db_import,
@@ -30,6 +32,9 @@ pub use golden::{
     golden_list, golden_log, golden_set_timeline, golden_submit, golden_transition,
 };
 pub use key::{KeyError, key_generate};
+pub use patch::{
+    PATCH_CREATED_BY, PATCHED_ANNOTATION, PatchError, PatchReport, PatchSettings, patch,
+};
 pub use policy::{
     PolicyCheck, PolicyOpsError, PolicySettings, check_with_policy, load_policy, policy_check,
 };

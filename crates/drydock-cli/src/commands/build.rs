@@ -60,6 +60,12 @@ pub(crate) struct BuildArgs {
     /// Where the CycloneDX SBOM goes [default: OUTPUT_PATH.cdx.json]
     #[arg(long)]
     sbom: Option<PathBuf>,
+    /// Bump only the locked packages with fixable vulnerabilities (and what their new versions need); print the lock diff
+    #[arg(long, conflicts_with = "update")]
+    update_vulnerable: bool,
+    /// The vulnerability database for `--update-vulnerable` [default: $DRYDOCK_DB_DIR, else $XDG_DATA_HOME/drydock/db]
+    #[arg(long, value_name = "DIR")]
+    db_dir: Option<PathBuf>,
     #[command(flatten)]
     registry: RegistryArgs,
 }
@@ -69,15 +75,30 @@ pub(crate) fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         golden,
         output,
         sbom,
+        update_vulnerable,
+        db_dir,
         registry,
     } = args;
     let report = drydock_ops::golden_build(&GoldenSettings {
         output,
         sbom,
+        update_vulnerable,
+        db_dir,
         registry: registry.settings(),
         ..golden.settings()
     })?;
     let built = &report.built;
+    if update_vulnerable {
+        if report.lock_diff.is_empty() {
+            eprintln!("no locked package has a fixable vulnerability; lock unchanged");
+        }
+        for (name, old, new) in &report.lock_diff {
+            match old {
+                Some(old) => eprintln!("lock: `{name}` {old} -> {new}"),
+                None => eprintln!("lock: `{name}` added {new}"),
+            }
+        }
+    }
     if built.lock_written {
         eprintln!(
             "wrote lock `{}` ({} packages)",

@@ -8,6 +8,7 @@ pub(crate) mod golden;
 pub(crate) mod key;
 pub(crate) mod mirror;
 pub(crate) mod password;
+pub(crate) mod patch;
 pub(crate) mod policy;
 pub(crate) mod push;
 pub(crate) mod registry_args;
