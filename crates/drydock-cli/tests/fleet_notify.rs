@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use Fault::{Fail, Hold, None as Ok_, Restart};
 use drydock_test::{
-    Blob, OciImage, Postgres, REGISTRY, RawTar, Registry, RegistryConfig, missing, require_tools,
-    workspace_root,
+    Postgres, REGISTRY, Registry, RegistryConfig, layout_digest, missing, python_image,
+    require_tools, skopeo, workspace_root,
 };
 use serde_json::{Value, json};
 
@@ -91,43 +91,6 @@ fn prerequisites() -> bool {
     require_tools(&["skopeo", "python3"])
 }
 
-/// An application image: a Python site-packages layer with these
-/// distributions' real metadata, over a small base.
-fn python_image(dir: &Path, packages: &[(&str, &str)]) -> PathBuf {
-    let base = RawTar::new()
-        .dir("etc")
-        .file("etc/os-release", "ID=drydock-test\nNAME=\"test base\"\n")
-        .dir("usr")
-        .dir("usr/lib")
-        .dir("usr/lib/python3.11");
-    let mut app = RawTar::new().dir("usr/lib/python3.11/site-packages");
-    for (name, version) in packages {
-        let info = format!("usr/lib/python3.11/site-packages/{name}-{version}.dist-info");
-        app = app.dir(&info).file(
-            format!("{info}/METADATA"),
-            format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: {name}\n"),
-        );
-    }
-    OciImage::new()
-        .layer(Blob::tar_gzip(&base.finish()))
-        .layer(Blob::tar_gzip(&app.finish()))
-        .write(dir);
-    dir.to_owned()
-}
-
-fn skopeo(args: &[&str]) {
-    let out = Command::new("skopeo")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("skopeo");
-    assert!(
-        out.status.success(),
-        "skopeo {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn push(layout: &Path, host: &str, reference: &str) {
     skopeo(&[
         "copy",
@@ -144,12 +107,6 @@ fn delete(host: &str, reference: &str) {
         "--tls-verify=false",
         &format!("docker://{host}/{reference}"),
     ]);
-}
-
-fn digest_of(layout: &Path) -> String {
-    let index: Value =
-        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
-    index["manifests"][0]["digest"].as_str().unwrap().to_owned()
 }
 
 // ---------------------------------------------------------------------------
@@ -363,7 +320,7 @@ fn webhook_lifecycle(store: String) -> Option<()> {
         &work.path().join("new"),
         &[("urllib3", "2.2.3"), ("Jinja2", "2.11.2")],
     );
-    let old_digest = digest_of(&app_old);
+    let old_digest = layout_digest(&app_old);
     push(&app_old, &host, "team/app:1.0");
 
     let faulty = Webhook::start(vec![
@@ -871,8 +828,8 @@ fn github_and_jira_tickets_follow_findings() {
         &work.path().join("new"),
         &[("urllib3", "2.2.3"), ("Jinja2", "2.11.2")],
     );
-    let old_digest = digest_of(&app_old);
-    let new_digest = digest_of(&app_new);
+    let old_digest = layout_digest(&app_old);
+    let new_digest = layout_digest(&app_new);
     push(&app_old, &host, "team/app:1.0");
     let (port, tracker) = start_tracker();
 

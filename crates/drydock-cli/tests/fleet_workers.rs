@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use drydock_store::{Store, StoreUrl};
 use drydock_test::{
-    Blob, OciImage, Postgres, REGISTRY, RawTar, Registry, RegistryConfig, missing, require_tools,
+    Postgres, REGISTRY, Registry, RegistryConfig, missing, python_image, require_tools,
     workspace_root,
 };
 use serde_json::Value;
@@ -42,25 +42,6 @@ fn ok(output: &Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn python_image(dir: &Path, packages: &[(&str, &str)]) -> PathBuf {
-    let base = RawTar::new()
-        .dir("etc")
-        .file("etc/os-release", "ID=drydock-test\n");
-    let mut app = RawTar::new().dir("site-packages");
-    for (name, version) in packages {
-        let info = format!("site-packages/{name}-{version}.dist-info");
-        app = app.dir(&info).file(
-            format!("{info}/METADATA"),
-            format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"),
-        );
-    }
-    OciImage::new()
-        .layer(Blob::tar_gzip(&base.finish()))
-        .layer(Blob::tar_gzip(&app.finish()))
-        .write(dir);
-    dir.to_owned()
 }
 
 /// A TCP proxy to the registry that, while `stall` is set, accepts

@@ -5,7 +5,6 @@
 //! `scan_debian.rs`). Needs network access to deb.debian.org (through apt's
 //! configured mirror in CI), root (chroot), dpkg, umoci and skopeo.
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -62,28 +61,6 @@ fn layer_digests(manifest: &Value) -> Vec<String> {
         .collect()
 }
 
-/// derive.py's output, cached by script and package list (as scan_debian.rs).
-fn derive(fixture: &drydock_test::DebianFixture, out: &Path) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/debian-cves/derive.py");
-    let expected_final = fixture.dir.join("expected-final.tsv");
-    let mut keyed = std::fs::read(&script).unwrap();
-    keyed.extend(std::fs::read(&expected_final).unwrap());
-    let key = &drydock_test::sha256_hex(&keyed)[..16];
-    let cache_root = drydock_test::fixture_cache();
-    std::fs::create_dir_all(&cache_root).unwrap();
-    let lock = File::create(cache_root.join("debian-cves.lock")).unwrap();
-    lock.lock().unwrap();
-    let status = Command::new("python3")
-        .arg(&script)
-        .arg(&expected_final)
-        .arg(cache_root.join(format!("debian-cves-{key}")))
-        .arg(out)
-        .status()
-        .expect("run derive.py");
-    assert!(status.success(), "derive.py failed ({status})");
-    drop(lock);
-}
-
 /// The package cache shared by the test's patch runs (warm after the first).
 fn package_cache() -> PathBuf {
     let dir = drydock_test::fixture_cache().join("patch-packages");
@@ -112,7 +89,7 @@ fn bookworm_image_patched_from_bookworm_security() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let derived = tmp.path().join("derived");
-    derive(&fixture, &derived);
+    drydock_test::derive_debian_cves(&fixture, &derived);
     let db = tmp.path().join("db");
     let db = db.to_str().unwrap();
     ok(
@@ -360,7 +337,7 @@ fn patch_failures_write_nothing() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let derived = tmp.path().join("derived");
-    derive(&fixture, &derived);
+    drydock_test::derive_debian_cves(&fixture, &derived);
     let db = tmp.path().join("db");
     let db = db.to_str().unwrap();
     ok(

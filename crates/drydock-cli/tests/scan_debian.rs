@@ -11,15 +11,10 @@
 //! already fix is: the set of (CVE, binary package, version, fixed version)
 //! must equal the derivation's exactly.
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
-
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/debian-cves/derive.py")
-}
 
 fn drydock(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_drydock"))
@@ -81,38 +76,6 @@ fn tsv(path: &Path) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// Runs the derivation into `out`; downloads (private apt lists, one .deb
-/// per source) are cached under `.cache/fixtures/debian-cves-<hash>/`, keyed
-/// by the script and the image's package list.
-fn derive(fixture: &drydock_test::DebianFixture, out: &Path) {
-    let expected_final = fixture.dir.join("expected-final.tsv");
-    let mut keyed = std::fs::read(script()).unwrap();
-    keyed.extend(std::fs::read(&expected_final).unwrap());
-    let key = &drydock_test::sha256_hex(&keyed)[..16];
-    let cache_root = drydock_test::fixture_cache();
-    std::fs::create_dir_all(&cache_root).unwrap();
-    let lock = File::create(cache_root.join("debian-cves.lock")).unwrap();
-    lock.lock().unwrap();
-    let cache = cache_root.join(format!("debian-cves-{key}"));
-    if !cache.exists() {
-        for entry in std::fs::read_dir(&cache_root).unwrap().flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with("debian-cves-") {
-                let _ = std::fs::remove_dir_all(entry.path());
-            }
-        }
-    }
-    let status = Command::new("python3")
-        .arg(script())
-        .arg(&expected_final)
-        .arg(&cache)
-        .arg(out)
-        .status()
-        .expect("run derive.py");
-    assert!(status.success(), "derive.py failed ({status}); see above");
-    drop(lock);
-}
-
 #[test]
 fn bookworm_image_against_cves_from_bookworm_security_changelogs() {
     let Some(fixture) = drydock_test::debian_fixture() else {
@@ -123,7 +86,7 @@ fn bookworm_image_against_cves_from_bookworm_security_changelogs() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("derived");
-    derive(&fixture, &out);
+    drydock_test::derive_debian_cves(&fixture, &out);
 
     // (source, installed, bookworm-security version, CVEs not yet fixed, CVEs fixed)
     let sources = tsv(&out.join("sources.tsv"));

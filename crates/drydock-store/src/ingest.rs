@@ -531,8 +531,7 @@ impl Store {
 
     /// Marks an image gone and resolves its open findings.
     fn retire_image(&mut self, image_id: i64, now: i64) -> Result<usize, StoreError> {
-        let conn = self.conn();
-        let Some(row) = conn.query_one(
+        let Some(row) = self.conn().query_one(
             "SELECT digest FROM images WHERE id = $1",
             &params![image_id],
         )?
@@ -540,6 +539,10 @@ impl Store {
             return Ok(0);
         };
         let digest = row.text(0);
+        // A patched image of this one (`fleet remediate`) that runs now
+        // replaced it, wherever it runs.
+        let remediated = self.running_remediation(&digest)?;
+        let conn = self.conn();
         conn.execute(
             "UPDATE images SET gone_at = $1 WHERE id = $2",
             &params![now, image_id],
@@ -572,9 +575,17 @@ impl Store {
         )?;
         let mut replacements = replacements;
         replacements.sort_by_key(|row| row.text(1));
-        let replacement: Option<(i64, String, bool)> = replacements
-            .first()
-            .map(|row| (row.int(0), row.text(1), row.text(2) == "analysed"));
+        let is_remediation = remediated.is_some();
+        let replacement: Option<(i64, String, bool)> = remediated.or_else(|| {
+            replacements
+                .first()
+                .map(|row| (row.int(0), row.text(1), row.text(2) == "analysed"))
+        });
+        let fixed = if is_remediation {
+            "remediated"
+        } else {
+            "fixed-by-new-digest"
+        };
         let open = conn.query(
             "SELECT f.id, m.vuln_id, p.purl, p.name, m.severity, m.kev \
              FROM findings f JOIN matches m ON m.id = f.match_id \
@@ -600,7 +611,7 @@ impl Store {
                     if still.is_some() {
                         format!("image-replaced:{new_digest}")
                     } else {
-                        format!("fixed-by-new-digest:{new_digest}")
+                        format!("{fixed}:{new_digest}")
                     }
                 }
             };

@@ -9,6 +9,7 @@
 //! findings        per (image, match): open or resolved, first_seen, resolved_at, cause
 //! sightings       where a digest is seen: registry repository:tag, cluster/namespace/workload/pod/container
 //! events          append-only: finding-opened/-resolved, image-first-seen/-gone, with time and cause
+//! remediations   `fleet remediate`: the patched digest of an original, where it was pushed
 //! sources, notify_targets, deliveries, tickets, jobs, vex_documents
 //! ```
 //!
@@ -38,6 +39,7 @@ mod metrics;
 mod notify;
 mod query;
 mod rematch;
+mod remediation;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -49,6 +51,7 @@ pub use metrics::{Deadlines, Metrics, MttSummary, Overdue, WeekSummary};
 pub use notify::{Delivery, DeliveryStats, NotifyTarget, Ticket, idempotency_key};
 pub use query::{EventRecord, FindingFilter, FindingRow, ImageSummary, LocationRow, SourceRow};
 pub use rematch::{RematchReport, RematchScope};
+pub use remediation::Remediation;
 pub use sql::{Backend, Row, Value};
 
 use sql::Conn;

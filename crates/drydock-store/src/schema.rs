@@ -78,6 +78,14 @@ CREATE INDEX deliveries_due ON deliveries (target, state, next_attempt);
 ",
     // 3: the golden-image catalog and its audit log.
     crate::golden::MIGRATION,
+    // 4: remediations (`drydock fleet remediate`): which digest patches which.
+    "
+CREATE TABLE remediations (
+  id {id}, original_digest TEXT NOT NULL, patched_digest TEXT NOT NULL, target TEXT NOT NULL,
+  created_at BIGINT NOT NULL, packages TEXT NOT NULL, vulns TEXT NOT NULL,
+  UNIQUE (original_digest, patched_digest));
+CREATE INDEX remediations_patched ON remediations (patched_digest);
+",
 ];
 
 /// The newest schema version this build knows.

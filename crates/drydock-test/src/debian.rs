@@ -365,3 +365,42 @@ impl DebianFixture {
         ]
     }
 }
+
+/// Runs `crates/drydock-cli/tests/fixtures/debian-cves/derive.py` over the
+/// fixture's package list into `out` (`osv/` advisories derived from the
+/// bookworm-security changelogs, `expected.tsv`). Downloads are cached under
+/// `.cache/fixtures/debian-cves-<hash>/`, keyed by the script and the
+/// package list; older caches are removed.
+pub fn derive_debian_cves(fixture: &DebianFixture, out: &Path) {
+    let script =
+        crate::workspace_root().join("crates/drydock-cli/tests/fixtures/debian-cves/derive.py");
+    let expected_final = fixture.dir.join("expected-final.tsv");
+    let mut keyed = std::fs::read(&script).expect("read derive.py");
+    keyed.extend(std::fs::read(&expected_final).expect("read expected-final.tsv"));
+    let key = &crate::sha256_hex(&keyed)[..16];
+    let cache_root = fixture_cache();
+    std::fs::create_dir_all(&cache_root).expect("create the fixture cache");
+    let lock = File::create(cache_root.join("debian-cves.lock")).expect("lock file");
+    lock.lock().expect("lock");
+    let cache = cache_root.join(format!("debian-cves-{key}"));
+    if !cache.exists() {
+        for entry in std::fs::read_dir(&cache_root)
+            .expect("read cache")
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with("debian-cves-") {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    let status = Command::new("python3")
+        .arg(&script)
+        .arg(&expected_final)
+        .arg(&cache)
+        .arg(out)
+        .status()
+        .expect("run derive.py");
+    assert!(status.success(), "derive.py failed ({status}); see above");
+    drop(lock);
+}

@@ -12,6 +12,7 @@
 )]
 
 mod debian;
+mod images;
 mod kube;
 mod oci;
 mod postgres;
@@ -23,7 +24,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub use debian::fixture_cache;
-pub use debian::{DebianFixture, DpkgEntry, debian_fixture};
+pub use debian::{DebianFixture, DpkgEntry, debian_fixture, derive_debian_cves};
+pub use images::{layout_digest, python_image, skopeo, skopeo_copy, skopeo_delete};
 pub use kube::{
     FakeApiServer, FakeContainer, FakeOptions, KUBE_LIMITED_TOKEN, KUBE_LIST_RESOURCE_VERSION,
     KUBE_TOKEN, KubeObjects, KubePki, RecordedRequest, RequestAuth, fake_digest, kubectl,

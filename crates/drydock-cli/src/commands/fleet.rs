@@ -21,7 +21,7 @@ pub(crate) struct FleetArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum Format {
+pub(crate) enum Format {
     Table,
     Json,
 }
@@ -91,6 +91,8 @@ enum FleetCommand {
     },
     /// Where the store is and what it holds
     Status,
+    /// Patch every stored Debian image with fixable findings, push it beside the original, record it
+    Remediate(super::fleet_remediate::RemediateArgs),
     /// Webhooks and tickets (GitHub, Jira) for fleet events
     Notify {
         #[command(subcommand)]
@@ -618,6 +620,7 @@ pub(crate) fn run(args: FleetArgs) -> anyhow::Result<ExitCode> {
             }
         },
         FleetCommand::Notify { command } => return super::fleet_notify::run(&settings, command),
+        FleetCommand::Remediate(args) => return super::fleet_remediate::run(&settings, args),
         FleetCommand::Status => {
             let (url, counts) = fleet::status(&settings)?;
             crate::output::emit(None, |out| {

@@ -4,6 +4,7 @@ pub(crate) mod copy;
 pub(crate) mod db;
 pub(crate) mod fleet;
 pub(crate) mod fleet_notify;
+pub(crate) mod fleet_remediate;
 pub(crate) mod golden;
 pub(crate) mod key;
 pub(crate) mod mirror;

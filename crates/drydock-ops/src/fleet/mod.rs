@@ -15,10 +15,12 @@ use crate::{EnvVars, RegistrySettings};
 mod cluster;
 pub mod notify;
 mod registry;
+mod remediate;
 mod worker;
 
 pub use cluster::{ClusterSource, add_cluster};
 pub use registry::{RegistrySource, add_registry};
+pub use remediate::{RemediateItem, RemediateReport, RemediateSettings, remediate, remediations};
 pub use worker::{WorkerReport, WorkerSettings, worker};
 
 #[derive(Debug, thiserror::Error)]
