@@ -33,6 +33,8 @@ impl Env {
             .env("DRYDOCK_DB_DIR", &self.db)
             .env("DRYDOCK_NOW", now.to_string())
             .env("SOURCE_DATE_EPOCH", "1700000000")
+            .env("DRYDOCK_PASSWORD", "")
+            .current_dir(&self.home)
             .env("HOME", &self.home)
             .env_remove("XDG_DATA_HOME")
             .env("DOCKER_CONFIG", "/nonexistent")
@@ -178,6 +180,9 @@ fn fleet_remediate_patches_pushes_and_resolves_once_deployed() {
         "the app image has fixable PyPI findings"
     );
 
+    env.ok(T1, &["key", "generate", "--prefix", "fleet"]);
+    let key = env.home.join("fleet.key");
+    let public = env.home.join("fleet.pub");
     let to = format!("{host}/patched");
     let cache = fixture_cache().join("patch-packages");
     std::fs::create_dir_all(&cache).unwrap();
@@ -201,7 +206,9 @@ fn fleet_remediate_patches_pushes_and_resolves_once_deployed() {
     assert_eq!(debian_item["status"], "would-patch", "{report:#}");
     assert_eq!(tags(&format!("docker://{to}/base/debian")), None);
 
-    let report = env.json(T1 + DAY, &common);
+    let mut signed: Vec<&str> = common.to_vec();
+    signed.extend(["--key", key.to_str().unwrap()]);
+    let report = env.json(T1 + DAY, &signed);
     let images = report["images"].as_array().unwrap();
     assert_eq!(images.len(), 2, "{report:#}");
     let app_item = images.iter().find(|i| i["digest"] == app_digest).unwrap();
@@ -239,6 +246,16 @@ fn fleet_remediate_patches_pushes_and_resolves_once_deployed() {
         "fixed {fixed:?} of open {open_cves:?}"
     );
     assert!(!item["packages"].as_array().unwrap().is_empty());
+    // Signed with the key given.
+    env.ok(
+        T1 + DAY,
+        &[
+            "verify",
+            "--key",
+            public.to_str().unwrap(),
+            &format!("{to}/base/debian:12-patched"),
+        ],
+    );
     // The original tag is untouched until someone deploys the patch.
     assert_eq!(
         registry_digest(&format!("docker://{host}/base/debian:12")),
