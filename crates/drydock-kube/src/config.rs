@@ -97,7 +97,7 @@ struct RawUser {
     username: Option<String>,
     password: Option<String>,
     exec: Option<ExecConfig>,
-    auth_provider: Option<serde_yaml::Value>,
+    auth_provider: Option<serde::de::IgnoredAny>,
     #[serde(rename = "as")]
     impersonate: Option<String>,
     #[serde(rename = "as-uid")]
@@ -202,9 +202,9 @@ impl KubeConfig {
         let raw: RawConfig = if text.trim().is_empty() {
             RawConfig::default()
         } else {
-            serde_yaml::from_str(text).map_err(|source| KubeError::Parse {
+            serde_saphyr::from_str(text).map_err(|error| KubeError::Parse {
                 path: path.to_path_buf(),
-                source,
+                message: yaml_error_line(&error),
             })?
         };
         Ok(KubeConfig {
@@ -592,4 +592,11 @@ pub(crate) fn client_certificate(
     let chain = certificates(origin, "client certificate", cert_pem)?;
     let key = private_key(origin, key_pem)?;
     Ok(ClientCert::new_with_certs(&chain, key))
+}
+
+/// The YAML error on one line: its message and location, no source snippet.
+fn yaml_error_line(error: &serde_saphyr::Error) -> String {
+    let text = error.without_snippet().to_string();
+    let first = text.lines().next().unwrap_or_default();
+    first.strip_prefix("error: ").unwrap_or(first).to_owned()
 }

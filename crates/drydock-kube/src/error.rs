@@ -9,12 +9,8 @@ pub enum KubeError {
         #[source]
         source: std::io::Error,
     },
-    #[error("kubeconfig `{path}`: not a valid kubeconfig")]
-    Parse {
-        path: PathBuf,
-        #[source]
-        source: serde_yaml::Error,
-    },
+    #[error("kubeconfig `{path}`: not a valid kubeconfig: {message}")]
+    Parse { path: PathBuf, message: String },
     #[error("kubeconfig `{path}`: no context given and no `current-context` set")]
     NoContext { path: PathBuf },
     #[error("kubeconfig `{path}`: context `{context}` not found")]

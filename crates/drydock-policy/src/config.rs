@@ -11,7 +11,7 @@
 //!       - {path: /etc/otel/collector.yaml, owner: 0, mode: "0644", contains: "endpoint:"}
 //! ```
 //! Unknown keys anywhere are errors (serde's `deny_unknown_fields`), and
-//! serde_yaml's errors carry the line and column.
+//! the YAML parser's errors carry the line and column.
 use std::collections::BTreeSet;
 
 use serde::Deserialize;
@@ -255,11 +255,13 @@ fn default_severity(id: &str) -> Severity {
     }
 }
 
-/// serde_yaml's message, with the line of an unknown key when serde_yaml
+/// The YAML parser's message, with the line of an unknown key when it
 /// had no location for it (keys of the document's top level).
-fn yaml_message(error: &serde_yaml::Error, text: &str) -> String {
-    let message = error.to_string();
-    if message.contains(" line ") {
+fn yaml_message(error: &serde_saphyr::Error, text: &str) -> String {
+    let full = error.without_snippet().to_string();
+    let first = full.lines().next().unwrap_or_default();
+    let message = first.strip_prefix("error: ").unwrap_or(first).to_owned();
+    if message.starts_with("line ") || message.contains(" line ") {
         return message;
     }
     let key = message
@@ -282,7 +284,7 @@ fn yaml_message(error: &serde_yaml::Error, text: &str) -> String {
 
 /// Parse a policy file. `file` names it in errors.
 pub fn parse_policy(file: &str, text: &str) -> Result<Policy, PolicyError> {
-    let parsed: File = serde_yaml::from_str(text).map_err(|source| PolicyError::Yaml {
+    let parsed: File = serde_saphyr::from_str(text).map_err(|source| PolicyError::Yaml {
         file: file.to_owned(),
         message: yaml_message(&source, text),
     })?;
@@ -455,10 +457,12 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            error.starts_with("policy `p.yaml`: rules: unknown field `no-such-rule`"),
+            error.starts_with("policy `p.yaml`: ")
+                && error.contains("unknown field `no-such-rule`"),
             "{error}"
         );
         assert!(error.contains("line 3"), "{error}");
+        assert!(!error.contains('\n'), "one line: {error}");
     }
 
     #[test]

@@ -244,18 +244,16 @@ impl Store {
     fn package_ids(&mut self, packages: &[drydock_core::Package]) -> Result<Vec<i64>, StoreError> {
         let identities: Vec<String> = packages.iter().map(identity).collect();
         let mut known: HashMap<String, i64> = HashMap::new();
-        for chunk in identities.chunks(500) {
-            let unique: BTreeSet<&String> = chunk.iter().collect();
-            let placeholders: Vec<String> = (1..=unique.len()).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "SELECT identity, id FROM packages WHERE identity IN ({})",
-                placeholders.join(", ")
-            );
-            let values: Vec<Value> = unique.iter().map(|s| Value::from(s.as_str())).collect();
-            for row in self.conn().query(&sql, &values)? {
+        let unique: BTreeSet<&String> = identities.iter().collect();
+        let values: Vec<Value> = unique.iter().map(|s| Value::from(s.as_str())).collect();
+        self.conn().query_each_in(
+            "SELECT identity, id FROM packages WHERE identity IN ({in})",
+            &values,
+            |row| {
                 known.insert(row.text(0), row.int(1));
-            }
-        }
+                Ok(())
+            },
+        )?;
         let mut missing: Vec<Vec<Value>> = Vec::new();
         let mut queued: HashSet<&str> = HashSet::new();
         for (package, identity) in packages.iter().zip(&identities) {
@@ -293,18 +291,15 @@ impl Store {
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            for chunk in new.chunks(500) {
-                let placeholders: Vec<String> =
-                    (1..=chunk.len()).map(|i| format!("${i}")).collect();
-                let sql = format!(
-                    "SELECT identity, id FROM packages WHERE identity IN ({})",
-                    placeholders.join(", ")
-                );
-                let values: Vec<Value> = chunk.iter().map(|s| Value::from(s.as_str())).collect();
-                for row in self.conn().query(&sql, &values)? {
+            let values: Vec<Value> = new.iter().map(|s| Value::from(s.as_str())).collect();
+            self.conn().query_each_in(
+                "SELECT identity, id FROM packages WHERE identity IN ({in})",
+                &values,
+                |row| {
                     known.insert(row.text(0), row.int(1));
-                }
-            }
+                    Ok(())
+                },
+            )?;
         }
         Ok(identities
             .iter()

@@ -226,21 +226,9 @@ impl Store {
         &mut self,
         work: impl FnOnce(&mut Store) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let begin = match self.backend() {
-            Backend::Sqlite => "BEGIN IMMEDIATE",
-            Backend::Postgres => "BEGIN",
-        };
-        self.conn.batch(begin)?;
-        match work(self) {
-            Ok(value) => {
-                self.conn.batch("COMMIT")?;
-                Ok(value)
-            }
-            Err(error) => {
-                let _ = self.conn.batch("ROLLBACK");
-                Err(error)
-            }
-        }
+        self.conn.begin()?;
+        let result = work(self);
+        self.conn.end(result)
     }
 }
 

@@ -220,21 +220,17 @@ impl Store {
         let mut ids: Vec<i64> = image_ids.to_vec();
         ids.sort_unstable();
         ids.dedup();
-        for chunk in ids.chunks(500) {
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "SELECT image_id, {LOCATION_COLUMNS} FROM sightings \
-                 WHERE gone_at IS NULL AND image_id IN ({}) ORDER BY image_id, source, key",
-                placeholders.join(", ")
-            );
-            let values: Vec<Value> = chunk.iter().map(|id| Value::Int(*id)).collect();
-            self.conn().query_each(&sql, &values, |row| {
-                out.entry(row.int(0))
-                    .or_default()
-                    .push(location_row(&row, 1));
-                Ok(())
-            })?;
-        }
+        let values: Vec<Value> = ids.iter().map(|id| Value::Int(*id)).collect();
+        let sql = format!(
+            "SELECT image_id, {LOCATION_COLUMNS} FROM sightings \
+             WHERE gone_at IS NULL AND image_id IN ({{in}}) ORDER BY image_id, source, key"
+        );
+        self.conn().query_each_in(&sql, &values, |row| {
+            out.entry(row.int(0))
+                .or_default()
+                .push(location_row(&row, 1));
+            Ok(())
+        })?;
         Ok(out)
     }
 

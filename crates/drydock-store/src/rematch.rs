@@ -232,27 +232,15 @@ impl Store {
                 &mut load,
             )?;
         } else {
-            let ids: Vec<i64> = package_ids.iter().copied().collect();
-            for chunk in ids.chunks(500) {
-                let placeholders: Vec<String> =
-                    (1..=chunk.len()).map(|i| format!("${i}")).collect();
-                let sql = format!(
-                    "SELECT id, kind, name, version, purl, source_name, source_version \
-                     FROM packages WHERE id IN ({})",
-                    placeholders.join(", ")
-                );
-                let values: Vec<Value> = chunk.iter().map(|id| Value::Int(*id)).collect();
-                conn.query_each(&sql, &values, &mut load)?;
-            }
+            let ids: Vec<Value> = package_ids.iter().map(|id| Value::Int(*id)).collect();
+            conn.query_each_in(
+                "SELECT id, kind, name, version, purl, source_name, source_version \
+                 FROM packages WHERE id IN ({in})",
+                &ids,
+                &mut load,
+            )?;
         }
         // 4. The (group, package) pairs to look up.
-        let group_of = |image: &ImageRow, package: &Package| -> String {
-            if package.kind.is_os() {
-                image.group.clone()
-            } else {
-                String::new()
-            }
-        };
         let mut tasks: BTreeSet<(String, i64)> = BTreeSet::new();
         for (image, list) in images.iter().zip(&image_packages) {
             for package_id in list {
@@ -321,13 +309,6 @@ impl Store {
             verdicts,
             load_all,
         } = computed;
-        let group_of = |image: &ImageRow, package: &Package| -> String {
-            if package.kind.is_os() {
-                image.group.clone()
-            } else {
-                String::new()
-            }
-        };
         // 6. Stored verdicts for those pairs.
         let conn = self.conn();
         let mut stored: HashMap<(String, i64, String), MatchRow> = HashMap::new();
@@ -353,18 +334,13 @@ impl Store {
                     &mut keep,
                 )?;
             } else {
-                let ids: Vec<i64> = package_ids.iter().copied().collect();
-                for chunk in ids.chunks(500) {
-                    let placeholders: Vec<String> =
-                        (1..=chunk.len()).map(|i| format!("${i}")).collect();
-                    let sql = format!(
-                        "SELECT id, group_key, package_id, vuln_id, active, detail_hash \
-                         FROM matches WHERE package_id IN ({})",
-                        placeholders.join(", ")
-                    );
-                    let values: Vec<Value> = chunk.iter().map(|id| Value::Int(*id)).collect();
-                    conn.query_each(&sql, &values, &mut keep)?;
-                }
+                let ids: Vec<Value> = package_ids.iter().map(|id| Value::Int(*id)).collect();
+                conn.query_each_in(
+                    "SELECT id, group_key, package_id, vuln_id, active, detail_hash \
+                     FROM matches WHERE package_id IN ({in})",
+                    &ids,
+                    &mut keep,
+                )?;
             }
         }
         // 7. Write verdict changes; remember match ids and their findings.
@@ -523,17 +499,16 @@ impl Store {
                 .filter_map(|index| images.get(*index).map(|image| image.id))
                 .collect();
             let mut existing: HashMap<(i64, i64), Stored> = HashMap::new();
-            let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "SELECT id, image_id, match_id, CASE WHEN state = 'open' THEN 1 ELSE 0 END \
-                 FROM findings WHERE image_id IN ({})",
-                placeholders.join(", ")
-            );
             let values: Vec<Value> = ids.iter().map(|id| Value::Int(*id)).collect();
-            conn.query_each(&sql, &values, |row| {
-                existing.insert((row.int(1), row.int(2)), (row.int(0), row.int(3) == 1));
-                Ok(())
-            })?;
+            conn.query_each_in(
+                "SELECT id, image_id, match_id, CASE WHEN state = 'open' THEN 1 ELSE 0 END \
+                 FROM findings WHERE image_id IN ({in})",
+                &values,
+                |row| {
+                    existing.insert((row.int(1), row.int(2)), (row.int(0), row.int(3) == 1));
+                    Ok(())
+                },
+            )?;
             // 10. Diff, written per batch.
             let digest_of = |image_id: i64| {
                 image_index
@@ -717,12 +692,7 @@ fn desired_findings(
         let Some(package) = packages.get(package_id) else {
             continue;
         };
-        let group = if package.kind.is_os() {
-            image.group.clone()
-        } else {
-            String::new()
-        };
-        let Some(ids) = active.get(&(group, *package_id)) else {
+        let Some(ids) = active.get(&(group_of(image, package), *package_id)) else {
             continue;
         };
         for (match_id, _) in ids {
@@ -780,4 +750,14 @@ fn insert_ids(conn: &mut crate::sql::Conn, id: i64, finding: &Finding) -> Result
         &rows,
         "ON CONFLICT DO NOTHING",
     )
+}
+
+/// The distro group a package is matched in: OS packages by the image's
+/// release, language packages in one group for every image.
+fn group_of(image: &ImageRow, package: &Package) -> String {
+    if package.kind.is_os() {
+        image.group.clone()
+    } else {
+        String::new()
+    }
 }

@@ -202,6 +202,23 @@ impl Conn {
         Ok(self.query(sql, params)?.into_iter().next())
     }
 
+    /// Runs `sql` once per chunk of `values` (at most 500 at a time), its
+    /// `{in}` replaced by the chunk's placeholders (`$1, $2, …`), calling
+    /// `each` for every row: `… WHERE id IN ({in})` over any number of ids.
+    pub(crate) fn query_each_in(
+        &mut self,
+        sql: &str,
+        values: &[Value],
+        mut each: impl FnMut(Row) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        for chunk in values.chunks(500) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = sql.replace("{in}", &placeholders.join(", "));
+            self.query_each(&sql, chunk, &mut each)?;
+        }
+        Ok(())
+    }
+
     /// Calls `each` for every row, without collecting them first.
     pub(crate) fn query_each(
         &mut self,
@@ -288,12 +305,22 @@ impl Conn {
         &mut self,
         work: impl FnOnce(&mut Conn) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let begin = match self.backend() {
+        self.begin()?;
+        let result = work(self);
+        self.end(result)
+    }
+
+    /// Starts a transaction (SQLite: taking the write lock at once).
+    pub(crate) fn begin(&mut self) -> Result<(), StoreError> {
+        self.batch(match self.backend() {
             Backend::Sqlite => "BEGIN IMMEDIATE",
             Backend::Postgres => "BEGIN",
-        };
-        self.batch(begin)?;
-        match work(self) {
+        })
+    }
+
+    /// Commits when `result` is a value, rolls back when it is an error.
+    pub(crate) fn end<T>(&mut self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        match result {
             Ok(value) => {
                 self.batch("COMMIT")?;
                 Ok(value)
