@@ -105,6 +105,32 @@ fn lifecycle_in_a_real_registry_with_a_verifiable_audit_chain() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("fleet.db");
     let store = format!("sqlite:{}", db.display());
+    lifecycle(&store, |statement| sqlite(&db, statement));
+}
+
+/// The same lifecycle on a PostgreSQL store (the catalog and the audit
+/// chain are the same SQL on both backends).
+#[test]
+fn lifecycle_on_postgres() {
+    if !Path::new(REGISTRY).is_file() {
+        missing("`docker-registry` (apt-get install docker-registry)");
+        return;
+    }
+    if !require_tools(&["skopeo"]) {
+        return;
+    }
+    let Some(postgres) = drydock_test::Postgres::start() else {
+        return;
+    };
+    let store = postgres.database("golden");
+    lifecycle(&store, |statement| postgres.execute("golden", statement));
+}
+
+/// Submit, approve, promote, deprecate, enforce, log; then `tamper` edits
+/// one audit row directly in the store and `golden log --verify` names it.
+fn lifecycle(store: &str, tamper: impl Fn(&str)) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store.to_owned();
     let registry = Registry::start(&RegistryConfig::default());
     let host = registry.host();
     let repo = format!("{host}/golden/python3");
@@ -362,10 +388,7 @@ fn lifecycle_in_a_real_registry_with_a_verifiable_audit_chain() {
     );
 
     // Edit a row directly in the store: caught, and named.
-    sqlite(
-        &db,
-        "UPDATE golden_audit SET reason = 'nothing to see' WHERE seq = 4",
-    );
+    tamper("UPDATE golden_audit SET reason = 'nothing to see' WHERE seq = 4");
     let broken = step("2026-02-05T00:00:00Z", &["golden", "log", "--verify"]);
     assert_eq!(broken.status.code(), Some(1));
     assert!(

@@ -139,6 +139,27 @@ impl Postgres {
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
     }
 
+    /// Runs one SQL statement in database `name` (psql), panicking on failure.
+    pub fn execute(&self, name: &str, statement: &str) {
+        self.run(
+            "psql",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                name,
+                "-c",
+                statement,
+            ],
+        );
+    }
+
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
