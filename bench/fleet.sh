@@ -46,8 +46,9 @@ fixture=$(ls -d "$root"/.cache/fixtures/debian-*/oci-gzip 2>/dev/null | head -1 
 
 say "building (release)"
 (cd "$root" && cargo build --release -q -p drydock-cli && cargo build --release -q -p drydock-store --example fleet_populate)
-drydock=${DRYDOCK_BIN:-$root/target/release/drydock}
-populate=$root/target/release/examples/fleet_populate
+target=${CARGO_TARGET_DIR:-$root/target}
+drydock=${DRYDOCK_BIN:-$target/release/drydock}
+populate=$target/release/examples/fleet_populate
 
 export DRYDOCK_DB_DIR=$work/db
 export DRYDOCK_STORE=sqlite:$work/fleet.db
