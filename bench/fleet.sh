@@ -153,22 +153,22 @@ count=$("$drydock" fleet findings --vuln "$vuln" -f json | python3 -c "import js
 best=999999
 for run in 1 2 3 4 5; do
   /usr/bin/time -f '%e %M' -o "$work/query.time" "$drydock" fleet findings --vuln "$vuln" -f json >/dev/null
-  t=$(cut -d' ' -f1 "$work/query.time")
+  t=$(tail -1 "$work/query.time" | cut -d' ' -f1)
   best=$(python3 -c "print(min($best, $t))")
 done
-query_rss=$(cut -d' ' -f2 "$work/query.time")
+query_rss=$(tail -1 "$work/query.time" | cut -d' ' -f2)
 table_best=999999
 for run in 1 2 3; do
   /usr/bin/time -f '%e %M' -o "$work/qt.time" "$drydock" fleet findings --vuln "$vuln" >/dev/null
-  t=$(cut -d' ' -f1 "$work/qt.time")
+  t=$(tail -1 "$work/qt.time" | cut -d' ' -f1)
   table_best=$(python3 -c "print(min($table_best, $t))")
 done
 
-read -r initial_s initial_kb < "$work/initial.time"
-read -r update_s update_kb < "$work/update.time"
-read -r same_s same_kb < "$work/same.time"
-read -r rematch_s rematch_kb < "$work/rematch.time"
-read -r one_s one_kb < "$work/one.time"
+read -r initial_s initial_kb < <(tail -1 "$work/initial.time")
+read -r update_s update_kb < <(tail -1 "$work/update.time")
+read -r same_s same_kb < <(tail -1 "$work/same.time")
+read -r rematch_s rematch_kb < <(tail -1 "$work/rematch.time")
+read -r one_s one_kb < <(tail -1 "$work/one.time")
 echo "fleet benchmark: $images images, ~$per_image packages each"
 sed 's/^/  store: /' "$work/status.txt"
 echo "  populate: ${populate_s} s; store on disk $(( (db_bytes + wal) / 1024 / 1024 )) MiB = $(( (db_bytes + wal) / images )) bytes per image"
