@@ -11,7 +11,7 @@ mod secdb;
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -598,7 +598,23 @@ fn read_path(
         Err(_) => false,
     };
     if is_zip {
-        let reader = std::io::BufReader::with_capacity(1 << 16, file.into_file());
+        let mut file = file.into_file();
+        // Entries whose local header has their sizes (what zip writers that
+        // can seek produce) are read in file order without holding the
+        // central directory, which for an archive of a million records is
+        // itself hundreds of megabytes once parsed; others through it.
+        let mut local = [0u8; 8];
+        let streamable = file
+            .seek(std::io::SeekFrom::Start(0))
+            .and_then(|_| file.read_exact(&mut local))
+            .is_ok()
+            && local.starts_with(b"PK\x03\x04")
+            && local.get(6).is_some_and(|flags| flags & 0x08 == 0);
+        file.seek(std::io::SeekFrom::Start(0)).map_err(read_error)?;
+        let reader = std::io::BufReader::with_capacity(1 << 16, file);
+        if streamable {
+            return read_zip_stream(&display, reader, now, sink, report);
+        }
         return read_zip(&display, reader, now, sink, report, 0);
     }
     drop(file);
@@ -939,6 +955,89 @@ fn read_zip<R: Read + std::io::Seek>(
         sink(parsed, report)?;
     }
     Ok(())
+}
+
+/// A zip archive read entry by entry from its local headers, in file order
+/// (one nested zip level, CRC-32 checked by the zip crate as each entry
+/// ends). Entries whose local header lacks their sizes are an error naming
+/// the archive, as they cannot be read this way.
+fn read_zip_stream(
+    path: &str,
+    mut reader: impl Read,
+    now: &str,
+    sink: &mut Sink<'_>,
+    report: &mut ImportReport,
+) -> Result<(), DbError> {
+    let zip_error = |source| ImportError::Zip {
+        path: path.to_owned(),
+        source,
+    };
+    let mut content = Vec::new();
+    loop {
+        let Some(mut entry) =
+            zip::read::read_zipfile_from_stream(&mut reader).map_err(zip_error)?
+        else {
+            return Ok(());
+        };
+        if entry.is_dir() {
+            continue;
+        }
+        let name = format!("{path}: {}", entry.name());
+        let extension = std::path::Path::new(entry.name())
+            .extension()
+            .map(std::ffi::OsStr::to_ascii_lowercase);
+        let nested = extension.as_deref() == Some("zip".as_ref());
+        if !(extension.as_deref() == Some("json".as_ref()) || nested) {
+            continue;
+        }
+        if entry.size() > MAX_INPUT_BYTES {
+            return Err(ImportError::TooLarge {
+                path: name,
+                limit: MAX_INPUT_BYTES,
+            }
+            .into());
+        }
+        content.clear();
+        (&mut entry)
+            .take(MAX_INPUT_BYTES + 1)
+            .read_to_end(&mut content)
+            .map_err(|source| ImportError::Read {
+                path: name.clone(),
+                // The zip crate checks the CRC-32 as the entry ends: say so
+                // as the central-directory reader does.
+                source: if source.to_string() == "Invalid checksum" {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "CRC-32 of the entry does not match the archive's",
+                    )
+                } else {
+                    source
+                },
+            })?;
+        drop(entry);
+        if content.len() as u64 > MAX_INPUT_BYTES {
+            return Err(ImportError::TooLarge {
+                path: name,
+                limit: MAX_INPUT_BYTES,
+            }
+            .into());
+        }
+        if nested {
+            let nested_bytes = std::mem::take(&mut content);
+            read_zip(
+                &name,
+                std::io::Cursor::new(nested_bytes),
+                now,
+                sink,
+                report,
+                1,
+            )?;
+            continue;
+        }
+        report.inputs += 1;
+        let parsed = parse_document(&name, &content, now)?;
+        sink(parsed, report)?;
+    }
 }
 
 /// An entry through the zip crate's own readers (other compression
