@@ -13,6 +13,12 @@
 #           prints each phase to stderr): every lookup of the 2,000 packages,
 #           including loading the database shards they need. Target: < 100 ms.
 #   scan:   wall time and peak RSS (GNU time) of the whole scan. Reported.
+#   import at scale: `drydock db import` of >= 1,000,000 records (the data
+#           below replicated again), records/s and peak RSS. Targets: >=
+#           20,000 records/s, <= 256 MB; and a kill -9 halfway through leaves
+#           the previous database readable with its record count. MILLION=0
+#           skips it; MILLION_RECORDS (default 1000000); the generated zips
+#           are removed at the end unless MILLION_KEEP=1.
 #
 # THE DATA IS SYNTHETIC BY REPLICATION (built once, cached under
 # .cache/bench/scan-<hash of this script>/):
@@ -258,6 +264,84 @@ done
 import_s=$(median <"$work/import.times")
 import_rss=$(sort -n "$work/import.rss" | tail -n1)
 
+# --- import at scale: >= 1,000,000 records -----------------------------------
+# The data above replicated again (ids `…-M<k>`, package names `…-m<k>`)
+# until there are at least MILLION_RECORDS records, in one zip per source
+# zip; cached next to it and removed at the end unless MILLION_KEEP=1. One
+# timed import into an empty database (records/s over the command's wall
+# time, peak RSS), then the same import killed with SIGKILL at half its time
+# over a database holding the base data: the database must still open with
+# the previous record count.
+million_line=""
+if [ "${MILLION:-1}" != 0 ]; then
+  million_records=${MILLION_RECORDS:-1000000}
+  million=$data/million-$million_records
+  if [ ! -f "$million/.complete" ]; then
+    say "generating >= $million_records records into $million (once)"
+    rm -rf "$million"
+    mkdir -p "$million.partial"
+    python3 - "$million.partial" "$million_records" "${zips[@]}" <<'PY'
+import json, math, os, sys, zipfile
+out, wanted, sources = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+total = sum(len(zipfile.ZipFile(p).namelist()) for p in sources)
+copies = max(1, math.ceil(wanted / total))
+written = 0
+for path in sources:
+    src = zipfile.ZipFile(path)
+    dst = zipfile.ZipFile(os.path.join(out, "M-" + os.path.basename(path)), "w", zipfile.ZIP_DEFLATED)
+    for name in src.namelist():
+        text = src.read(name)
+        for k in range(copies):
+            record = json.loads(text)
+            record["id"] = f"{record['id']}-M{k}"
+            for affected in record.get("affected", []):
+                package = affected["package"]
+                package["name"] = f"{package['name']}-m{k}"
+            dst.writestr(f"{record['id']}.json", json.dumps(record))
+            written += 1
+    dst.close()
+open(os.path.join(out, "count"), "w").write(f"{written}\n")
+PY
+    touch "$million.partial/.complete"
+    mv "$million.partial" "$million"
+  fi
+  million_count=$(cat "$million/count")
+  million_zips=("$million"/M-*.zip)
+  say "import at scale: $million_count records, $(du -scm "${million_zips[@]}" | tail -n1 | cut -f1) MB of zips"
+  rm -rf "$work/db-million"
+  /usr/bin/time -f '%e %M' -o "$work/one" "$drydock" db import --db-dir "$work/db-million" "${million_zips[@]}" >"$work/million.out" 2>&1 \
+    || { cat "$work/million.out" >&2; die "db import of $million_count records failed"; }
+  read -r million_s million_rss <"$work/one"
+  rm -rf "$work/db-million"
+
+  # kill -9 halfway through the same import over the base database.
+  rm -rf "$work/db-kill"
+  "$drydock" db import --db-dir "$work/db-kill" "${zips[@]}" >/dev/null 2>&1 || die "db import of the base data failed"
+  count_records() { "$drydock" db status --db-dir "$1" -f json | python3 -c 'import json,sys; print(sum(s["records"] for s in json.load(sys.stdin)["sources"]))'; }
+  before=$(count_records "$work/db-kill")
+  "$drydock" db import --db-dir "$work/db-kill" "${million_zips[@]}" >/dev/null 2>&1 &
+  pid=$!
+  sleep "$(awk -v s="$million_s" 'BEGIN {printf "%.1f", s / 2}')"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -9 "$pid"
+    wait "$pid" 2>/dev/null || true
+    after=$(count_records "$work/db-kill" 2>/dev/null || echo "unreadable")
+    kill_verdict=$([ "$after" = "$before" ] && echo OK || echo MISS)
+    kill_line="kill -9 at half the import: the database opens with ${after} records (before: ${before}) ${kill_verdict}"
+  else
+    wait "$pid" || true
+    kill_line="kill -9: the import finished before half its measured time; not checked"
+  fi
+  rm -rf "$work/db-kill"
+  if [ "${MILLION_KEEP:-0}" != 1 ]; then rm -rf "$million"; fi
+  million_line=$(awk -v n="$million_count" -v t="$million_s" -v rss="$million_rss" 'BEGIN {
+    rate = n / t; mb = rss / 1024
+    printf "import at scale: %d records in %.1fs = %.0f records/s (target >= 20000) %s; peak RSS %.0f MB (target <= 256) %s",
+      n, t, rate, (rate >= 20000) ? "OK" : "MISS", mb, (mb <= 256) ? "OK" : "MISS" }')
+  million_line="$million_line
+$kill_line"
+fi
+
 # Scans: one warm-up, then timed runs; the match phase from DRYDOCK_TIMINGS.
 scan() {
   DRYDOCK_TIMINGS=1 /usr/bin/time -f '%e %M' -o "$work/one" \
@@ -290,4 +374,5 @@ awk -v m="$match_ms" -v o="$open_ms" -v p="$packages" -v l="$looked_up" -v f="$f
   printf "match: %.1f ms for %d packages (%d looked up, %d findings) (target < 100 ms) %s; open-database %.1f ms\n",
     m, p, l, f, (m < 100) ? "OK" : "MISS", o }'
 awk -v s="$scan_s" -v rss="$scan_rss" 'BEGIN { printf "scan: wall %.2fs, peak RSS %.1f MB\n", s, rss / 1024 }'
+[ -z "$million_line" ] || echo "$million_line"
 echo "data: synthetic by replication ($language_records language records = the real OSV records x $replicas, $debian_records Debian records over real bookworm source names); median of $runs runs"

@@ -1,6 +1,7 @@
 //! The `binary-metadata` cataloger over arbitrary file content (ELF, PE,
 //! Mach-O readers, Go build info, cargo-auditable): no panic, the reduced
-//! form says what the raw bytes say, every problem names the file.
+//! form says what the raw bytes say — also when read in parts from a
+//! stream, as the walk does — and every problem names the file.
 #![no_main]
 use drydock_catalog::{Context, FileRef, Files, builtin};
 use drydock_core::ImagePath;
@@ -20,6 +21,13 @@ fuzz_target!(|data: &[u8]| {
             &Context::default(),
         );
         let reduced = cataloger.reduce(&path, data.to_vec());
+        if cataloger.reads_parts()
+            && let Some(in_parts) =
+                drydock_oci::reduce_streamed(data, &|parts| cataloger.reduce_parts(&path, parts))
+            && !data.starts_with(b"\0drydock-binmeta")
+        {
+            assert_eq!(in_parts, reduced);
+        }
         let via_reduce = cataloger.catalog(
             &Files::new(vec![FileRef {
                 path: path.clone(),

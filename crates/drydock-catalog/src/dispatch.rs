@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use drydock_core::{Distro, ImagePath, Layer, Package, PackageKind, Problem, Relationship};
-use drydock_oci::{Content, OciError, Progress, Source, View, Visitor};
+use drydock_oci::{Content, OciError, Parts, Progress, Source, View, Visitor};
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 
 use crate::{Cataloger, Context, FileRef, Files, Found};
@@ -103,6 +103,22 @@ impl Dispatcher {
             }
         }
         owners
+    }
+
+    /// The cataloger reading an executable in parts: its sole claimant
+    /// (claimed by mode, not by path) when it reads parts.
+    fn parts_reader(&self, path: &ImagePath, mode: u32) -> Option<&dyn Cataloger> {
+        if !is_executable(mode) || !self.owners(path).is_empty() {
+            return None;
+        }
+        match self.executable_owners.as_slice() {
+            [(owner, _)] if *owner != DISTRO => self
+                .catalogers
+                .get(*owner)
+                .map(AsRef::as_ref)
+                .filter(|c| c.reads_parts()),
+            _ => None,
+        }
     }
 
     /// Owners by path, else by mode (executables).
@@ -258,6 +274,23 @@ impl Visitor for Dispatcher {
             return None;
         }
         self.executable_owners.iter().map(|(_, cap)| *cap).max()
+    }
+
+    fn reads_parts(&self, path: &ImagePath, mode: u32) -> bool {
+        self.parts_reader(path, mode).is_some()
+    }
+
+    fn reduce_parts(&self, path: &ImagePath, parts: &Parts) -> Vec<u8> {
+        // Only reached for paths `reads_parts` accepted: executables whose
+        // sole claimant reads parts.
+        match self.executable_owners.as_slice() {
+            [(owner, _)] => self
+                .catalogers
+                .get(*owner)
+                .map(|c| c.reduce_parts(path, parts))
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
     }
 
     fn reduce(&self, path: &ImagePath, bytes: Vec<u8>) -> Vec<u8> {

@@ -12,7 +12,9 @@
 //! Where the blob is: the `.go.buildinfo` section (ELF), `__go_buildinfo`
 //! (Mach-O), otherwise at a 16-byte aligned position of the first
 //! initialised, writable data section (PE `.data`, old Mach-O `__data`), or
-//! of a writable `PT_LOAD` segment for an ELF without section headers.
+//! of a writable `PT_LOAD` segment for an ELF without section headers. An
+//! ELF file with section headers but no `.go.buildinfo` is not a Go binary
+//! (Go has written that section, holding the magic, since 1.13).
 //!
 //! The module information sits between two 16-byte sentinels and is one
 //! line per entry, fields separated by tabs:
@@ -114,6 +116,12 @@ fn find_blob<'a>(binary: &Binary<'a>) -> Result<Option<&'a [u8]>, String> {
         let data = binary.section_data(section).map_err(|e| e.to_string())?;
         return Ok(find_aligned(data, MAGIC, ALIGN).and_then(|at| data.get(at..)));
     }
+    // An ELF file with a section table but no `.go.buildinfo`: not a Go
+    // binary (the section exists since Go 1.13, with the magic). Not
+    // searching its data keeps a stream from going back for it.
+    if binary.format == Format::Elf && !binary.sections.is_empty() {
+        return Ok(None);
+    }
     // Go looks only at the first writable data area.
     let data = if let Some(section) = binary
         .sections
@@ -126,7 +134,7 @@ fn find_blob<'a>(binary: &Binary<'a>) -> Result<Option<&'a [u8]>, String> {
             .mappings
             .iter()
             .find(|m| m.writable && m.file_size > 0)
-            .and_then(|m| crate::binary::range(binary.bytes, m.offset, m.file_size))
+            .and_then(|m| binary.data.get(m.offset, m.file_size))
     };
     Ok(data.and_then(|data| find_aligned(data, MAGIC, ALIGN).and_then(|at| data.get(at..))))
 }

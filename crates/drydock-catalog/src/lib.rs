@@ -101,6 +101,18 @@ pub trait Cataloger: Send + Sync {
     fn reduce(&self, _path: &ImagePath, bytes: Vec<u8>) -> Vec<u8> {
         bytes
     }
+    /// Whether this cataloger reads the executables it alone claims in
+    /// parts, through [`Cataloger::reduce_parts`], instead of whole.
+    fn reads_parts(&self) -> bool {
+        false
+    }
+    /// [`Cataloger::reduce`] over the parts of a file fetched so far: a pure
+    /// function of `parts`, run again whenever it asked for a range `parts`
+    /// lacked (see [`drydock_oci::Parts`]). Only called when
+    /// [`Cataloger::reads_parts`] says so.
+    fn reduce_parts(&self, _path: &ImagePath, _parts: &drydock_oci::Parts) -> Vec<u8> {
+        Vec::new()
+    }
 }
 
 /// The built-in catalogers, in the order they run.

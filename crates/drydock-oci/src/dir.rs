@@ -7,7 +7,7 @@ use std::path::Path;
 use drydock_core::{ImagePath, Layer};
 
 use crate::error::LayerError;
-use crate::walk::{EntryKind, RawEntry, Visitor, Walk};
+use crate::walk::{EntryKind, Input, RawEntry, Visitor, Walk};
 
 pub(crate) fn walk_dir(
     root: &Path,
@@ -66,7 +66,9 @@ pub(crate) fn walk_dir(
                     },
                 )?;
             } else if file_type.is_file() {
-                let claimed = visitor.claim(&image_path).is_some();
+                // One open per claimed file: read whole, or in parts by seeking.
+                let claimed = visitor.claim(&image_path).is_some()
+                    || visitor.claim_by_mode(&image_path, mode).is_some();
                 let mut file = if claimed {
                     Some(fs_err::File::open(&host_path).map_err(io(&host_path))?)
                 } else {
@@ -81,7 +83,7 @@ pub(crate) fn walk_dir(
                         uid: owner.0,
                         gid: owner.1,
                         size: meta.len(),
-                        content: file.as_mut().map(|f| f as &mut dyn std::io::Read),
+                        content: file.as_mut().map(|f| Input::File(f)),
                     },
                 )?;
             } else {
@@ -155,7 +157,7 @@ pub(crate) fn walk_file(
             uid: owner.0,
             gid: owner.1,
             size: meta.len(),
-            content: Some(&mut file),
+            content: Some(Input::File(&mut file)),
         },
     )?;
     walk.end_layer(visitor);

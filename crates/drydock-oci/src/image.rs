@@ -332,15 +332,19 @@ impl Source {
                 .map_err(|e| layer_error(spec, e))?;
             walk.end_layer(visitor);
         }
-        let missing = walk.missing(visitor);
-        for (index, paths) in missing {
+        crate::walk::fix_up(&mut walk, visitor, |walk, index, paths| {
             let Some(spec) = layers.get(index) else {
-                continue;
+                return Ok(());
             };
             let raw = store.open(&spec.name)?;
-            read_layer(raw, &spec.expect, &mut walk, &Mode::Capture(&paths, index))
-                .map_err(|e| layer_error(spec, e))?;
-        }
+            read_layer(
+                raw,
+                &spec.expect,
+                walk,
+                &Mode::Capture(paths, index, visitor),
+            )
+            .map_err(|e| layer_error(spec, e))
+        })?;
         Ok(walk)
     }
 }

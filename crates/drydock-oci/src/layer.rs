@@ -7,7 +7,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use drydock_core::{Algorithm, Digest, Hasher, ImagePath};
 
 use crate::error::{BlobError, LayerError};
-use crate::walk::{EntryKind, RawEntry, Visitor, Walk};
+use crate::walk::{EntryKind, Input, RawEntry, Visitor, Walk};
 
 const CHUNK: usize = 256 << 10;
 
@@ -146,8 +146,9 @@ fn decoder<'r>(
 pub(crate) enum Mode<'a> {
     /// Apply every entry to the walk.
     Apply(&'a dyn Visitor),
-    /// Only capture the content of these paths (the fix-up pass).
-    Capture(&'a HashSet<Vec<u8>>, usize),
+    /// Only capture the content of these paths of this layer (the fix-up
+    /// pass), going on with files read in parts.
+    Capture(&'a HashSet<Vec<u8>>, usize, &'a dyn Visitor),
 }
 
 /// Read one layer from `raw`, checking it against `expect`.
@@ -270,8 +271,8 @@ fn apply_tar(stream: &mut dyn Read, walk: &mut Walk, mode: &Mode<'_>) -> Result<
         };
         match mode {
             Mode::Apply(visitor) => {
-                let content: Option<&mut dyn Read> = if kind == EntryKind::File {
-                    Some(&mut entry)
+                let content = if kind == EntryKind::File {
+                    Some(Input::Stream(&mut entry))
                 } else {
                     None
                 };
@@ -288,8 +289,11 @@ fn apply_tar(stream: &mut dyn Read, walk: &mut Walk, mode: &Mode<'_>) -> Result<
                     },
                 )?;
             }
-            Mode::Capture(paths, layer) => {
-                if kind == EntryKind::File && paths.contains(path.as_bytes()) {
+            Mode::Capture(paths, layer, visitor) => {
+                if kind == EntryKind::File
+                    && paths.contains(path.as_bytes())
+                    && !walk.continue_parts(*visitor, &path, *layer, &mut entry)?
+                {
                     let mut bytes = Vec::new();
                     entry
                         .read_to_end(&mut bytes)

@@ -15,12 +15,14 @@ mod dir;
 mod error;
 mod image;
 mod layer;
+mod parts;
 mod spec;
 mod store;
 mod walk;
 
 pub use error::{BlobError, LayerError, OciError};
 pub use image::{NoProgress, Progress, Source, SourceRef};
+pub use parts::{MAX_HELD, Need, Parts, reduce_streamed};
 pub use spec::Platform;
 pub use store::Store;
 pub use walk::{Content, Entry, EntryKind, View, Visitor, Walk, walk_layers};

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use drydock_core::{ImagePath, Layer};
 
 use crate::error::LayerError;
+use crate::parts::{self, Body, MAX_ROUNDS, Outcome, Parts, ReadSeek};
 
 /// Links followed while resolving one path before it counts as a loop
 /// (the kernel's MAXSYMLINKS).
@@ -30,6 +31,17 @@ pub trait Visitor {
     /// what the claimant needs (an executable's embedded metadata, say).
     fn reduce(&self, _path: &ImagePath, bytes: Vec<u8>) -> Vec<u8> {
         bytes
+    }
+    /// Whether the claimant of `path` reads it in parts (a binary's headers
+    /// and metadata sections) through [`Visitor::reduce_parts`] rather than
+    /// whole: no byte cap then, and memory does not grow with the file.
+    fn reads_parts(&self, _path: &ImagePath, _mode: u32) -> bool {
+        false
+    }
+    /// The reduced content of a file read in parts: a pure function of
+    /// `parts`, re-run whenever it asked for a range `parts` lacked.
+    fn reduce_parts(&self, _path: &ImagePath, _parts: &Parts) -> Vec<u8> {
+        Vec::new()
     }
     /// Called after each layer with the claimed paths it changed.
     fn layer_done(&mut self, view: &View<'_>, layer: &Layer, changed: &[ImagePath]);
@@ -95,6 +107,11 @@ pub struct Walk {
     unreadable: HashMap<Vec<u8>, (usize, String)>,
     /// Symlink targets of claimed links, captured when they stream by later.
     link_targets: HashSet<Vec<u8>>,
+    /// Files read in parts whose stream passed a range still needed: the
+    /// layer, the parts so far and the passes made.
+    pending: HashMap<Vec<u8>, (usize, Parts, usize)>,
+    /// The most bytes of one file held at once (whole or in parts).
+    file_peak: u64,
     layers: Vec<Layer>,
     changed: Vec<ImagePath>,
 }
@@ -113,7 +130,24 @@ pub(crate) struct RawEntry<'a> {
     pub(crate) gid: u64,
     pub(crate) size: u64,
     /// The content, for regular files; read only when claimed.
-    pub(crate) content: Option<&'a mut dyn Read>,
+    pub(crate) content: Option<Input<'a>>,
+}
+
+/// Where a regular file's content comes from.
+pub(crate) enum Input<'a> {
+    /// A tar entry: forward only.
+    Stream(&'a mut dyn Read),
+    /// A host file (`dir:` sources): can seek.
+    File(&'a mut dyn ReadSeek),
+}
+
+impl Input<'_> {
+    fn reader(&mut self) -> &mut dyn Read {
+        match self {
+            Input::Stream(reader) => *reader,
+            Input::File(file) => *file,
+        }
+    }
 }
 
 impl Walk {
@@ -127,6 +161,13 @@ impl Walk {
 
     pub fn layers(&self) -> &[Layer] {
         &self.layers
+    }
+
+    /// The most bytes of any one claimed file held at once while reading
+    /// it: its size when read whole, a few headers and sections when read
+    /// in parts.
+    pub fn file_peak(&self) -> u64 {
+        self.file_peak
     }
 
     pub(crate) fn begin_layer(&mut self, layer: Layer) {
@@ -206,6 +247,7 @@ impl Walk {
 
     fn forget(&mut self, key: &[u8]) {
         self.entries.remove(key);
+        self.pending.remove(key);
         if (self.captured.remove(key).is_some() || self.unreadable.remove(key).is_some())
             && let Ok(path) = ImagePath::new(key)
         {
@@ -227,6 +269,7 @@ impl Walk {
             return Ok(());
         }
         let key = entry.path.as_bytes().to_vec();
+        self.pending.remove(&key);
         // A non-directory replaces whatever was below it; a directory over a
         // lower non-directory replaces it too.
         if let Some(old) = self.entries.get(&key) {
@@ -254,7 +297,31 @@ impl Walk {
             other => other,
         };
         let mut size = entry.size;
+        let in_parts = claimed.is_some()
+            && kind == EntryKind::File
+            && visitor.reads_parts(&entry.path, entry.mode);
         match (&kind, claimed) {
+            (EntryKind::File, Some(_)) if in_parts => {
+                if let Some(mut input) = entry.content {
+                    let mut parts = Parts::new(entry.size);
+                    let mut body = match &mut input {
+                        Input::Stream(reader) => Body::Stream {
+                            reader: *reader,
+                            position: 0,
+                        },
+                        Input::File(file) => Body::File(*file),
+                    };
+                    let outcome = parts::drive(&mut parts, &mut body, &|p| {
+                        visitor.reduce_parts(&entry.path, p)
+                    })
+                    .map_err(|source| LayerError::Content {
+                        entry: entry.path.to_display(),
+                        source,
+                    })?;
+                    self.finish_parts(key.clone(), layer, parts, 1, outcome);
+                }
+                self.changed.push(entry.path.clone());
+            }
             (EntryKind::File, Some(cap)) => {
                 if entry.size > cap {
                     self.captured.remove(&key);
@@ -268,10 +335,11 @@ impl Walk {
                             ),
                         ),
                     );
-                } else if let Some(reader) = entry.content {
+                } else if let Some(mut input) = entry.content {
                     let mut bytes =
                         Vec::with_capacity(usize::try_from(entry.size.min(1 << 20)).unwrap_or(0));
-                    reader
+                    input
+                        .reader()
                         .take(entry.size)
                         .read_to_end(&mut bytes)
                         .map_err(|source| LayerError::Content {
@@ -279,6 +347,7 @@ impl Walk {
                             source,
                         })?;
                     size = bytes.len() as u64;
+                    self.file_peak = self.file_peak.max(size);
                     let bytes = visitor.reduce(&entry.path, bytes);
                     self.unreadable.remove(&key);
                     self.captured.insert(
@@ -398,11 +467,101 @@ impl Walk {
                 missing.entry(layer).or_default().insert(target);
             }
         }
+        missing.extend(self.pending_layers());
         missing
+    }
+
+    /// The layers holding files read in parts that another pass must finish.
+    pub(crate) fn pending_layers(&self) -> BTreeMap<usize, HashSet<Vec<u8>>> {
+        let mut layers: BTreeMap<usize, HashSet<Vec<u8>>> = BTreeMap::new();
+        for (key, (layer, _, _)) in &self.pending {
+            layers.entry(*layer).or_default().insert(key.clone());
+        }
+        layers
+    }
+
+    /// Record how reading a file in parts ended.
+    fn finish_parts(
+        &mut self,
+        key: Vec<u8>,
+        layer: usize,
+        parts: Parts,
+        rounds: usize,
+        outcome: Outcome,
+    ) {
+        self.file_peak = self.file_peak.max(parts.peak());
+        match outcome {
+            Outcome::Done(bytes) => {
+                self.unreadable.remove(&key);
+                self.captured.insert(
+                    key,
+                    Captured {
+                        bytes: bytes.into(),
+                        layer,
+                    },
+                );
+            }
+            Outcome::Behind if rounds < MAX_ROUNDS => {
+                self.captured.remove(&key);
+                self.pending.insert(key, (layer, parts, rounds));
+            }
+            Outcome::Behind => {
+                self.captured.remove(&key);
+                self.unreadable.insert(
+                    key,
+                    (
+                        layer,
+                        format!("reading its metadata needs more than {MAX_ROUNDS} passes over the layer"),
+                    ),
+                );
+            }
+            Outcome::Unreadable(reason) => {
+                self.captured.remove(&key);
+                self.unreadable.insert(key, (layer, reason));
+            }
+        }
+    }
+
+    /// In a later pass over `layer`: go on reading a file in parts whose
+    /// first pass was left behind. False when `path` is not such a file.
+    pub(crate) fn continue_parts(
+        &mut self,
+        visitor: &dyn Visitor,
+        path: &ImagePath,
+        layer: usize,
+        reader: &mut dyn Read,
+    ) -> Result<bool, LayerError> {
+        let key = path.as_bytes();
+        if self.pending.get(key).is_none_or(|(l, _, _)| *l != layer) {
+            return Ok(false);
+        }
+        let Some((layer, mut parts, rounds)) = self.pending.remove(key) else {
+            return Ok(false);
+        };
+        let mut body = Body::Stream {
+            reader,
+            position: 0,
+        };
+        let outcome = parts::drive(&mut parts, &mut body, &|p| visitor.reduce_parts(path, p))
+            .map_err(|source| LayerError::Content {
+                entry: path.to_display(),
+                source,
+            })?;
+        self.finish_parts(key.to_vec(), layer, parts, rounds + 1, outcome);
+        Ok(true)
+    }
+
+    /// Files read in parts still pending after the last pass: unreadable.
+    pub(crate) fn give_up_parts(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        for (key, (layer, parts, _)) in pending {
+            self.finish_parts(key, layer, parts, MAX_ROUNDS, Outcome::Behind);
+        }
     }
 
     /// Store content found by the fix-up pass.
     pub(crate) fn store_late(&mut self, path: Vec<u8>, layer: usize, bytes: Vec<u8>) {
+        self.file_peak = self.file_peak.max(bytes.len() as u64);
         self.late.insert((path, layer), bytes.into());
     }
 
@@ -546,18 +705,39 @@ pub fn walk_layers(layers: &[&[u8]], visitor: &mut dyn Visitor) -> Result<Walk, 
         )?;
         walk.end_layer(visitor);
     }
-    let missing = walk.missing(&*visitor);
-    for (index, paths) in missing {
+    fix_up(&mut walk, &*visitor, |walk, index, paths| {
         let Some(bytes) = layers.get(index) else {
-            continue;
+            return Ok(());
         };
         let raw: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(bytes.to_vec()));
         crate::layer::read_layer(
             raw,
             &crate::layer::Expect::default(),
-            &mut walk,
-            &crate::layer::Mode::Capture(&paths, index),
-        )?;
-    }
+            walk,
+            &crate::layer::Mode::Capture(paths, index, visitor),
+        )
+    })?;
     Ok(walk)
+}
+
+/// The fix-up passes after the walk: read again the layers holding content
+/// that claimed paths need but the stream passed before anyone knew (link
+/// targets, ranges of files read in parts), at most [`MAX_ROUNDS`] times.
+pub(crate) fn fix_up<E>(
+    walk: &mut Walk,
+    visitor: &dyn Visitor,
+    mut read: impl FnMut(&mut Walk, usize, &HashSet<Vec<u8>>) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut missing = walk.missing(visitor);
+    for _ in 1..MAX_ROUNDS {
+        if missing.is_empty() {
+            break;
+        }
+        for (index, paths) in &missing {
+            read(walk, *index, paths)?;
+        }
+        missing = walk.pending_layers();
+    }
+    walk.give_up_parts();
+    Ok(())
 }

@@ -1,7 +1,7 @@
 //! Claims the files the rules read, on top of another visitor (the catalog
 //! dispatcher), so policy and cataloging share one pass.
 use drydock_core::{ImagePath, Layer};
-use drydock_oci::{View, Visitor};
+use drydock_oci::{Parts, View, Visitor};
 
 use crate::{Policy, RuleParams};
 
@@ -96,6 +96,14 @@ impl Visitor for PolicyVisitor<'_> {
         } else {
             self.inner.reduce(path, bytes)
         }
+    }
+
+    fn reads_parts(&self, path: &ImagePath, mode: u32) -> bool {
+        self.own_claim(path).is_none() && self.inner.reads_parts(path, mode)
+    }
+
+    fn reduce_parts(&self, path: &ImagePath, parts: &Parts) -> Vec<u8> {
+        self.inner.reduce_parts(path, parts)
     }
 
     fn layer_done(&mut self, view: &View<'_>, layer: &Layer, changed: &[ImagePath]) {

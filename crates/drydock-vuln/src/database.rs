@@ -273,16 +273,6 @@ impl Database {
         Ok(slot.get().map(|record| &**record))
     }
 
-    /// Every CVE record (for an import's merge).
-    pub(crate) fn all_cve_records(&self) -> Result<Vec<CveRecord>, DbError> {
-        let mut records: Vec<CveRecord> = match &self.generation {
-            Some(generation) => crate::storage::read_all_cves(generation)?,
-            None => Vec::new(),
-        };
-        records.extend(self.cves.memory.values().cloned());
-        Ok(records)
-    }
-
     /// Opens the database in `dir` (as written by [`Database::import`]). A
     /// directory without a database opens as an empty database.
     pub fn open(dir: &Path) -> Result<Database, DbError> {
@@ -409,14 +399,6 @@ impl Database {
             }
         }
         Ok(out)
-    }
-
-    pub(crate) fn kev_entries(&self) -> impl Iterator<Item = &KevEntry> {
-        self.kev.values()
-    }
-
-    pub(crate) fn epss_entries(&self) -> impl Iterator<Item = (&String, &Epss)> {
-        self.epss.iter()
     }
 
     fn shard(&self, ecosystem: &str) -> Result<Option<&ShardData>, DbError> {

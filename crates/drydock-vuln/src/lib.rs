@@ -30,6 +30,7 @@ mod import;
 pub mod matcher;
 pub mod model;
 pub mod report;
+mod spill;
 mod storage;
 pub mod time;
 pub mod vex;

@@ -1,13 +1,13 @@
 //! The on-disk layout: generations switched by an atomic rename of
 //! `CURRENT`, one JSON-lines shard per ecosystem.
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::{BufRead, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::cve::CveRecord;
 use crate::database::{Metadata, SCHEMA_VERSION};
 use crate::error::DbError;
-use crate::model::{Advisory, Epss, KevEntry, normalize_name};
+use crate::model::{Advisory, Epss, KevEntry};
 
 /// The CVE records of a generation (JSON lines sorted by id, with an index
 /// in the shards' format keyed by CVE id).
@@ -150,6 +150,35 @@ pub(crate) fn read_shard(path: &Path) -> Result<(String, Vec<Advisory>), DbError
     Ok((ecosystem, advisories))
 }
 
+/// Calls `each` with every record line of a shard (without its newline),
+/// reading the file line by line.
+pub(crate) fn for_each_shard_line(
+    path: &Path,
+    mut each: impl FnMut(&[u8]) -> Result<(), DbError>,
+) -> Result<(), DbError> {
+    let file = fs_err::File::open(path).map_err(read_error(path))?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let mut line = Vec::new();
+    let mut first = true;
+    loop {
+        line.clear();
+        if reader
+            .read_until(b'\n', &mut line)
+            .map_err(read_error(path))?
+            == 0
+        {
+            return Ok(());
+        }
+        if std::mem::take(&mut first) {
+            continue; // the ecosystem
+        }
+        let record = line.strip_suffix(b"\n").unwrap_or(&line);
+        if !record.is_empty() {
+            each(record)?;
+        }
+    }
+}
+
 /// `<shard>.idx`, written next to every shard: where each record's line
 /// starts and which records each package name (normalised) has, so that a
 /// lookup reads and parses only its own records. A generation without
@@ -214,7 +243,7 @@ pub(crate) fn index_path(shard: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Writes a shard's index: `offsets` as described on [`ShardIndex`],
+/// Writes an index: `offsets` as described on [`ShardIndex`],
 /// `names` normalised name → ascending record numbers.
 fn write_index(
     path: &Path,
@@ -431,20 +460,29 @@ pub(crate) fn lock(dir: &Path) -> Result<WriterLock, DbError> {
     }
 }
 
-/// Everything a generation holds.
-pub(crate) struct Contents<'a> {
-    pub(crate) metadata: Metadata,
-    /// CVE records, sorted by id.
-    pub(crate) cves: Vec<&'a CveRecord>,
-    pub(crate) shards: BTreeMap<String, Vec<&'a Advisory>>,
-    pub(crate) kev: Vec<&'a KevEntry>,
-    pub(crate) epss: Vec<(&'a String, &'a Epss)>,
+/// A generation being written: a `gen-N` directory that `CURRENT` does not
+/// name until [`commit_generation`], with a `spill/` directory for the
+/// import's external sorts. A killed import leaves it behind; the next one
+/// removes it first.
+pub(crate) struct Staging {
+    dir: PathBuf,
+    name: String,
+    pub(crate) path: PathBuf,
+    pub(crate) previous: Option<PathBuf>,
+    existing: Vec<PathBuf>,
+    pub(crate) spill: PathBuf,
+    /// Bytes each external sort keeps in memory before spilling a run.
+    pub(crate) budget: usize,
+    used_names: std::collections::HashSet<String>,
 }
 
-/// Writes a new generation next to the current one, syncs it, switches
-/// `CURRENT` to it by rename, and removes all but the previous generation.
-/// Must be called with the writer lock held.
-pub(crate) fn write_generation(dir: &Path, mut contents: Contents<'_>) -> Result<PathBuf, DbError> {
+/// The default for [`Staging::budget`]: three sorts at most are live at
+/// once (records, shards, one shard's names).
+pub(crate) const SORT_BUDGET: usize = 48 << 20;
+
+/// Starts a new generation next to the current one (removing leftovers of
+/// killed imports). Must be called with the writer lock held.
+pub(crate) fn begin_generation(dir: &Path) -> Result<Staging, DbError> {
     let previous = current_generation(dir)?;
     // Leftovers of a killed import (not CURRENT, not the previous one) go first.
     let mut highest = 0u64;
@@ -473,87 +511,262 @@ pub(crate) fn write_generation(dir: &Path, mut contents: Contents<'_>) -> Result
         });
     };
     let name = format!("{GENERATION_PREFIX}{next}");
-    let generation = dir.join(&name);
-    let osv_dir = generation.join("osv");
+    let path = dir.join(&name);
+    let osv_dir = path.join("osv");
     fs_err::create_dir_all(&osv_dir).map_err(write_error(&osv_dir))?;
+    let spill = path.join("spill");
+    fs_err::create_dir_all(&spill).map_err(write_error(&spill))?;
+    Ok(Staging {
+        dir: dir.to_owned(),
+        name,
+        path,
+        previous,
+        existing,
+        spill,
+        budget: SORT_BUDGET,
+        used_names: std::collections::HashSet::new(),
+    })
+}
 
-    let mut used = std::collections::HashSet::new();
-    for (ecosystem, records) in &mut contents.shards {
-        let file_name = shard_file_name(ecosystem, &mut used);
-        let path = osv_dir.join(&file_name);
-        // Records of one package next to each other: a lookup reads them
-        // with one read.
-        let mut keyed: Vec<(String, &Advisory)> = records
-            .iter()
-            .map(|advisory| {
-                let first_name = advisory
-                    .affected
-                    .iter()
-                    .filter(|affected| affected.package.ecosystem == *ecosystem)
-                    .map(|affected| normalize_name(ecosystem, &affected.package.name))
-                    .min()
-                    .unwrap_or_default();
-                (first_name, *advisory)
-            })
-            .collect();
-        keyed.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
-        *records = keyed.into_iter().map(|(_, advisory)| advisory).collect();
-        let mut offsets: Vec<u64> = Vec::with_capacity(records.len().saturating_add(1));
-        let mut names: HashMap<String, Vec<u32>> = HashMap::new();
-        write_file(&path, |out| {
-            let mut line = serde_json::to_vec(ecosystem).map_err(std::io::Error::other)?;
-            line.push(b'\n');
-            out.write_all(&line)?;
-            let mut offset = line.len() as u64;
-            for (number, advisory) in records.iter().enumerate() {
-                offsets.push(offset);
-                line.clear();
-                serde_json::to_writer(&mut line, advisory).map_err(std::io::Error::other)?;
-                line.push(b'\n');
-                out.write_all(&line)?;
-                offset += line.len() as u64;
-                let number = u32::try_from(number).map_err(std::io::Error::other)?;
-                for affected in &advisory.affected {
-                    if affected.package.ecosystem != *ecosystem {
-                        continue;
+impl Staging {
+    /// Remove the unfinished generation (after an error).
+    pub(crate) fn abandon(self) {
+        let _ = fs_err::remove_dir_all(&self.path);
+    }
+
+    /// A writer for the shard of `ecosystem`; shards must be started in
+    /// ecosystem order (their file names depend on it).
+    pub(crate) fn shard(&mut self, ecosystem: &str) -> Result<ShardWriter, DbError> {
+        let file_name = shard_file_name(ecosystem, &mut self.used_names);
+        let path = self.path.join("osv").join(&file_name);
+        let file = fs_err::File::create(&path)
+            .map_err(write_error(&path))?
+            .into_file();
+        let mut out = BufWriter::with_capacity(1 << 16, file);
+        let mut line = serde_json::to_vec(ecosystem).map_err(|source| DbError::Json {
+            path: path.clone(),
+            source,
+        })?;
+        line.push(b'\n');
+        out.write_all(&line).map_err(write_error(&path))?;
+        let offsets_path = self.spill.join(format!("{file_name}.offsets"));
+        let offsets = BufWriter::with_capacity(
+            1 << 16,
+            fs_err::File::create(&offsets_path)
+                .map_err(write_error(&offsets_path))?
+                .into_file(),
+        );
+        Ok(ShardWriter {
+            names: crate::spill::Sorter::new(
+                &self.spill,
+                &format!("{file_name}.names"),
+                self.budget / 2,
+            ),
+            file_name,
+            path,
+            out,
+            offsets,
+            offsets_path,
+            offset: line.len() as u64,
+            records: 0,
+            affected: 0,
+        })
+    }
+}
+
+/// Writes one shard and its index record by record, in the order given
+/// (the caller sorts): the names index goes through an external sort.
+pub(crate) struct ShardWriter {
+    pub(crate) file_name: String,
+    path: PathBuf,
+    out: BufWriter<std::fs::File>,
+    offsets: BufWriter<std::fs::File>,
+    offsets_path: PathBuf,
+    offset: u64,
+    pub(crate) records: usize,
+    pub(crate) affected: usize,
+    names: crate::spill::Sorter,
+}
+
+/// What a finished shard holds, for the status.
+pub(crate) struct ShardSummary {
+    pub(crate) file_name: String,
+    pub(crate) records: usize,
+    pub(crate) affected: usize,
+    /// Distinct normalised names.
+    pub(crate) packages: usize,
+}
+
+impl ShardWriter {
+    /// Append one record line (`json`, without its newline) affecting the
+    /// normalised `names` of this shard's ecosystem.
+    pub(crate) fn push(
+        &mut self,
+        json: &[u8],
+        names: &[&str],
+        affected: usize,
+    ) -> Result<(), DbError> {
+        let number = u32::try_from(self.records).map_err(|_| DbError::Corrupt {
+            path: self.path.clone(),
+            what: "more than 4,294,967,295 records in one shard".to_owned(),
+        })?;
+        let separator = if self.records == 0 { "" } else { "," };
+        write!(self.offsets, "{separator}{}", self.offset)
+            .map_err(write_error(&self.offsets_path))?;
+        self.out
+            .write_all(json)
+            .and_then(|()| self.out.write_all(b"\n"))
+            .map_err(write_error(&self.path))?;
+        self.offset += json.len() as u64 + 1;
+        for name in names {
+            let encoded = serde_json::to_vec(name).map_err(|source| DbError::Json {
+                path: self.path.clone(),
+                source,
+            })?;
+            self.names
+                .push(crate::spill::Item {
+                    keys: vec![encoded, number.to_be_bytes().to_vec()],
+                    payload: Vec::new(),
+                })
+                .map_err(write_error(&self.offsets_path))?;
+        }
+        self.records += 1;
+        self.affected += affected;
+        Ok(())
+    }
+
+    /// Sync the shard and write its index (see [`ShardIndex`]).
+    pub(crate) fn finish(mut self) -> Result<ShardSummary, DbError> {
+        let separator = if self.records == 0 { "" } else { "," };
+        write!(self.offsets, "{separator}{}", self.offset)
+            .map_err(write_error(&self.offsets_path))?;
+        let offsets = self
+            .offsets
+            .into_inner()
+            .map_err(|error| write_error(&self.offsets_path)(error.into_error()))?;
+        drop(offsets);
+        let file = self
+            .out
+            .into_inner()
+            .map_err(|error| write_error(&self.path)(error.into_error()))?;
+        file.sync_all().map_err(write_error(&self.path))?;
+        let index = index_path(&self.path);
+        let offsets_path = self.offsets_path;
+        let sorted = self.names.finish().map_err(write_error(&index))?;
+        let mut packages = 0usize;
+        write_file(&index, |out| {
+            out.write_all(b"[")?;
+            std::io::copy(&mut fs_err::File::open(&offsets_path)?, out)?;
+            out.write_all(b"]\n")?;
+            let mut current: Option<Vec<u8>> = None;
+            for item in sorted {
+                let item = item?;
+                let mut keys = item.keys.into_iter();
+                let (Some(name), Some(number)) = (keys.next(), keys.next()) else {
+                    continue;
+                };
+                let number = u32::from_be_bytes(
+                    number
+                        .try_into()
+                        .map_err(|_| std::io::Error::other("bad record number in a names run"))?,
+                );
+                if current.as_ref() == Some(&name) {
+                    write!(out, ",{number}")?;
+                } else {
+                    if current.is_some() {
+                        out.write_all(b"\n")?;
                     }
-                    let numbers = names
-                        .entry(normalize_name(ecosystem, &affected.package.name))
-                        .or_default();
-                    if numbers.last() != Some(&number) {
-                        numbers.push(number);
-                    }
+                    out.write_all(&name)?;
+                    write!(out, "\t{number}")?;
+                    packages += 1;
+                    current = Some(name);
                 }
             }
-            offsets.push(offset);
+            if current.is_some() {
+                out.write_all(b"\n")?;
+            }
             Ok(())
         })?;
-        write_index(&index_path(&path), &offsets, &names)?;
-        contents
-            .metadata
-            .shards
-            .insert(ecosystem.clone(), file_name);
+        let _ = fs_err::remove_file(&offsets_path);
+        Ok(ShardSummary {
+            file_name: self.file_name,
+            records: self.records,
+            affected: self.affected,
+            packages,
+        })
     }
-    if !contents.kev.is_empty() {
-        contents.kev.sort_by(|a, b| a.cve_id.cmp(&b.cve_id));
+}
+
+/// The CVE records of a new generation.
+pub(crate) enum CveContents<'a> {
+    /// As in the previous generation (linked, not rewritten).
+    Unchanged,
+    /// These records, sorted by id.
+    Records(Vec<&'a CveRecord>),
+}
+
+/// What a generation holds besides its shards.
+pub(crate) struct Rest<'a> {
+    pub(crate) metadata: Metadata,
+    pub(crate) cves: CveContents<'a>,
+    pub(crate) kev: Vec<&'a KevEntry>,
+    pub(crate) epss: Vec<(&'a String, &'a Epss)>,
+}
+
+/// Writes the rest of the generation, syncs it, switches `CURRENT` to it
+/// by rename, and removes all but the previous generation.
+pub(crate) fn commit_generation(staging: Staging, mut rest: Rest<'_>) -> Result<PathBuf, DbError> {
+    let Staging {
+        dir,
+        name,
+        path: generation,
+        previous,
+        existing,
+        spill,
+        ..
+    } = staging;
+    fs_err::remove_dir_all(&spill).map_err(write_error(&spill))?;
+    let osv_dir = generation.join("osv");
+    if !rest.kev.is_empty() {
+        rest.kev.sort_by(|a, b| a.cve_id.cmp(&b.cve_id));
         write_file(&generation.join("kev.json"), |out| {
-            serde_json::to_writer(out, &contents.kev).map_err(std::io::Error::other)
+            serde_json::to_writer(out, &rest.kev).map_err(std::io::Error::other)
         })?;
     }
-    if !contents.epss.is_empty() {
-        contents.epss.sort_by(|a, b| a.0.cmp(b.0));
+    if !rest.epss.is_empty() {
+        rest.epss.sort_by(|a, b| a.0.cmp(b.0));
         write_file(&generation.join("epss.tsv"), |out| {
-            for (cve, epss) in &contents.epss {
+            for (cve, epss) in &rest.epss {
                 writeln!(out, "{cve}\t{}\t{}", epss.score, epss.percentile)?;
             }
             Ok(())
         })?;
     }
-    if !contents.cves.is_empty() {
-        write_cves(&generation.join(CVE_FILE), &contents.cves)?;
+    match &rest.cves {
+        CveContents::Records(records) if !records.is_empty() => {
+            write_cves(&generation.join(CVE_FILE), records)?;
+        }
+        CveContents::Records(_) => {}
+        CveContents::Unchanged => {
+            if let Some(previous) = &previous {
+                let file = previous.join(CVE_FILE);
+                for from in [index_path(&file), file] {
+                    let Some(name) = from.file_name() else {
+                        continue;
+                    };
+                    let to = generation.join(name);
+                    if from.exists() {
+                        // Files of a generation never change: a link will do.
+                        fs_err::hard_link(&from, &to)
+                            .or_else(|_| fs_err::copy(&from, &to).map(|_| ()))
+                            .map_err(write_error(&to))?;
+                    }
+                }
+            }
+        }
     }
     write_file(&generation.join("metadata.json"), |out| {
-        serde_json::to_writer_pretty(out, &contents.metadata).map_err(std::io::Error::other)
+        serde_json::to_writer_pretty(out, &rest.metadata).map_err(std::io::Error::other)
     })?;
     sync_dir(&osv_dir)?;
     sync_dir(&generation)?;
@@ -562,7 +775,7 @@ pub(crate) fn write_generation(dir: &Path, mut contents: Contents<'_>) -> Result
     write_file(&current_tmp, |out| writeln!(out, "{name}"))?;
     let current = dir.join(CURRENT);
     fs_err::rename(&current_tmp, &current).map_err(write_error(&current))?;
-    sync_dir(dir)?;
+    sync_dir(&dir)?;
     // Keep the generation just replaced (a reader may still be loading its
     // shards); drop anything older.
     for path in existing {

@@ -1,7 +1,7 @@
 //! ELF: the file header, the section header table (names from the section
 //! name string table, extended numbering for more than 0xff00 sections) and
 //! the `PT_LOAD` program headers for address mapping.
-use super::{Binary, BinaryError, Fields, Format, Mapping, Section, range};
+use super::{Binary, BinaryError, Data, Fields, Format, Mapping, Section};
 
 const PT_LOAD: u64 = 1;
 const PF_W: u64 = 2;
@@ -9,29 +9,34 @@ const SHT_NOBITS: u64 = 8;
 const SHF_WRITE: u64 = 1;
 const SHF_ALLOC: u64 = 2;
 const SHN_XINDEX: u64 = 0xffff;
+/// Bytes before the section header table worth keeping when a stream skips
+/// to it: linkers put the section name table and the small non-loaded
+/// sections (`.comment`, `.dep-v0`) just before it.
+const KEEP_BEFORE_SECTION_TABLE: u64 = 4 << 20;
 
 fn error(reason: impl Into<String>) -> BinaryError {
     BinaryError::new(Format::Elf, reason)
 }
 
-pub(super) fn parse(bytes: &[u8]) -> Result<Binary<'_>, BinaryError> {
-    let wide = match bytes.get(4) {
+pub(super) fn parse(data: Data<'_>) -> Result<Binary<'_>, BinaryError> {
+    let ident = data.get(0, 6.min(data.len())).unwrap_or_default();
+    let wide = match ident.get(4) {
         Some(1) => false,
         Some(2) => true,
         Some(other) => return Err(error(format!("unknown ELF class {other}"))),
         None => return Err(error("truncated ELF header")),
     };
-    let big_endian = match bytes.get(5) {
+    let big_endian = match ident.get(5) {
         Some(1) => false,
         Some(2) => true,
         Some(other) => return Err(error(format!("unknown ELF data encoding {other}"))),
         None => return Err(error("truncated ELF header")),
     };
-    let header_size = if wide { 64 } else { 52 };
-    let header = bytes.get(..header_size).ok_or_else(|| {
+    let header_size: u64 = if wide { 64 } else { 52 };
+    let header = data.get(0, header_size).ok_or_else(|| {
         error(format!(
             "truncated ELF header: {} of {header_size} bytes",
-            bytes.len()
+            data.len()
         ))
     })?;
     let f = Fields {
@@ -52,7 +57,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Binary<'_>, BinaryError> {
     let mut shnum = u64::from(f.u16(fields + 6).ok_or_else(truncated)?);
     let mut shstrndx = u64::from(f.u16(fields + 8).ok_or_else(truncated)?);
 
-    let mappings = program_headers(bytes, wide, big_endian, phoff, phentsize, phnum)?;
+    let mappings = program_headers(data, wide, big_endian, phoff, phentsize, phnum)?;
 
     let mut sections = Vec::new();
     if shoff != 0 {
@@ -67,12 +72,13 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Binary<'_>, BinaryError> {
                 .checked_mul(shentsize)
                 .and_then(|o| o.checked_add(shoff))
                 .ok_or_else(|| error("section header offset overflows"))?;
-            range(bytes, at, shentsize).ok_or_else(|| {
-                error(format!(
-                    "section header {index} (offset {at}) extends past the end of the file ({} bytes)",
-                    bytes.len()
-                ))
-            })
+            data.get_keeping(at, shentsize, KEEP_BEFORE_SECTION_TABLE)
+                .ok_or_else(|| {
+                    error(format!(
+                        "section header {index} (offset {at}) extends past the end of the file ({} bytes)",
+                        data.len()
+                    ))
+                })
         };
         // Extended numbering: the real counts live in section 0.
         if shnum == 0 || shstrndx == SHN_XINDEX {
@@ -88,10 +94,15 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Binary<'_>, BinaryError> {
             .checked_mul(shentsize)
             .and_then(|size| size.checked_add(shoff))
             .ok_or_else(|| error("section header table size overflows"))?;
-        if table_end > bytes.len() as u64 {
+        // The whole table at once (one fetch when reading in parts).
+        if table_end > data.len()
+            || data
+                .get_keeping(shoff, table_end - shoff, KEEP_BEFORE_SECTION_TABLE)
+                .is_none()
+        {
             return Err(error(format!(
                 "section header table (offset {shoff}, {shnum} entries of {shentsize} bytes) extends past the end of the file ({} bytes)",
-                bytes.len()
+                data.len()
             )));
         }
         let mut raw = Vec::new();
@@ -108,12 +119,12 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Binary<'_>, BinaryError> {
                         "section name table index {shstrndx} is not below the section count {shnum}"
                     ))
                 })?;
-            Some(range(bytes, table.offset, table.size).ok_or_else(|| {
+            Some(data.get(table.offset, table.size).ok_or_else(|| {
                 error(format!(
                     "section name table (offset {}, {} bytes) extends past the end of the file ({} bytes)",
                     table.offset,
                     table.size,
-                    bytes.len()
+                    data.len()
                 ))
             })?)
         };
@@ -128,11 +139,16 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Binary<'_>, BinaryError> {
                 section.size
             };
             // A section whose bytes are not all in the file: a truncated file.
-            if file_size > 0 && range(bytes, section.offset, file_size).is_none() {
+            if file_size > 0
+                && section
+                    .offset
+                    .checked_add(file_size)
+                    .is_none_or(|end| end > data.len())
+            {
                 return Err(error(format!(
                     "section `{name}` (offset {}, {file_size} bytes) extends past the end of the file ({} bytes)",
                     section.offset,
-                    bytes.len()
+                    data.len()
                 )));
             }
             sections.push(Section {
@@ -148,7 +164,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Binary<'_>, BinaryError> {
     }
     Ok(Binary {
         format: Format::Elf,
-        bytes,
+        data,
         sections,
         mappings,
     })
@@ -193,7 +209,7 @@ fn raw_section(entry: &[u8], wide: bool, big_endian: bool) -> Option<RawSection>
 }
 
 fn program_headers(
-    bytes: &[u8],
+    data: Data<'_>,
     wide: bool,
     big_endian: bool,
     phoff: u64,
@@ -212,11 +228,11 @@ fn program_headers(
     }
     let table = phnum
         .checked_mul(phentsize)
-        .and_then(|size| range(bytes, phoff, size))
+        .and_then(|size| data.get(phoff, size))
         .ok_or_else(|| {
             error(format!(
                 "program header table (offset {phoff}, {phnum} entries of {phentsize} bytes) extends past the end of the file ({} bytes)",
-                bytes.len()
+                data.len()
             ))
         })?;
     let step = usize::try_from(phentsize).unwrap_or(usize::MAX);

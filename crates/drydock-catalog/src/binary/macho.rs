@@ -1,7 +1,7 @@
 //! Mach-O: 32- and 64-bit images in either byte order, and fat (universal)
 //! files holding several images. Sections are named by segment and section
 //! (`__DATA`, `__go_buildinfo`); segments give the address mapping.
-use super::{Binary, BinaryError, Fields, Format, Mapping, Section, range};
+use super::{Binary, BinaryError, Data, Fields, Format, Mapping, Section};
 
 const LC_SEGMENT: u32 = 0x1;
 const LC_SEGMENT_64: u32 = 0x19;
@@ -21,7 +21,8 @@ fn error(reason: impl Into<String>) -> BinaryError {
     BinaryError::new(Format::MachO, reason)
 }
 
-pub(super) fn sniff(bytes: &[u8]) -> Option<Kind> {
+pub(super) fn sniff(data: Data<'_>) -> Option<Kind> {
+    let bytes = data.get(0, 8.min(data.len()))?;
     match bytes.get(..4)? {
         [0xce, 0xfa, 0xed, 0xfe] => Some(Kind::Thin {
             wide: false,
@@ -53,24 +54,24 @@ pub(super) fn sniff(bytes: &[u8]) -> Option<Kind> {
     }
 }
 
-pub(super) fn parse(bytes: &[u8], kind: Kind) -> Result<Vec<Binary<'_>>, BinaryError> {
+pub(super) fn parse(data: Data<'_>, kind: Kind) -> Result<Vec<Binary<'_>>, BinaryError> {
     match kind {
-        Kind::Thin { wide, big_endian } => Ok(vec![thin(bytes, wide, big_endian)?]),
-        Kind::Fat { wide } => fat(bytes, wide),
+        Kind::Thin { wide, big_endian } => Ok(vec![thin(data, wide, big_endian)?]),
+        Kind::Fat { wide } => fat(data, wide),
     }
 }
 
-fn fat(bytes: &[u8], wide: bool) -> Result<Vec<Binary<'_>>, BinaryError> {
+fn fat(data: Data<'_>, wide: bool) -> Result<Vec<Binary<'_>>, BinaryError> {
     let f = Fields {
-        bytes,
+        bytes: data.get(0, 8).unwrap_or_default(),
         big_endian: true,
     };
     let count = f.u32(4).ok_or_else(|| error("truncated fat header"))?;
-    let entry_size: usize = if wide { 32 } else { 20 };
+    let entry_size: u64 = if wide { 32 } else { 20 };
     let mut images = Vec::new();
-    for index in 0..count as usize {
+    for index in 0..u64::from(count) {
         let at = 8 + index * entry_size;
-        let entry = bytes.get(at..at + entry_size).ok_or_else(|| {
+        let entry = data.get(at, entry_size).ok_or_else(|| {
             error(format!(
                 "fat architecture {index} extends past the end of the file"
             ))
@@ -87,10 +88,10 @@ fn fat(bytes: &[u8], wide: bool) -> Result<Vec<Binary<'_>>, BinaryError> {
         let (Some(offset), Some(size)) = (offset, size) else {
             return Err(error(format!("truncated fat architecture {index}")));
         };
-        let slice = range(bytes, offset, size).ok_or_else(|| {
+        let slice = data.slice(offset, size).ok_or_else(|| {
             error(format!(
                 "fat architecture {index} (offset {offset}, {size} bytes) extends past the end of the file ({} bytes)",
-                bytes.len()
+                data.len()
             ))
         })?;
         match sniff(slice) {
@@ -105,21 +106,21 @@ fn fat(bytes: &[u8], wide: bool) -> Result<Vec<Binary<'_>>, BinaryError> {
     Ok(images)
 }
 
-fn thin(bytes: &[u8], wide: bool, big_endian: bool) -> Result<Binary<'_>, BinaryError> {
-    let header_size: usize = if wide { 32 } else { 28 };
-    let f = Fields { bytes, big_endian };
-    if bytes.len() < header_size {
+fn thin(data: Data<'_>, wide: bool, big_endian: bool) -> Result<Binary<'_>, BinaryError> {
+    let header_size: u64 = if wide { 32 } else { 28 };
+    let Some(bytes) = data.get(0, header_size) else {
         return Err(error(format!(
             "truncated Mach-O header: {} of {header_size} bytes",
-            bytes.len()
+            data.len()
         )));
-    }
+    };
+    let f = Fields { bytes, big_endian };
     let ncmds = f.u32(16).ok_or_else(|| error("truncated Mach-O header"))?;
     let sizeofcmds = u64::from(f.u32(20).ok_or_else(|| error("truncated Mach-O header"))?);
-    let commands = range(bytes, header_size as u64, sizeofcmds).ok_or_else(|| {
+    let commands = data.get(header_size, sizeofcmds).ok_or_else(|| {
         error(format!(
             "load commands ({sizeofcmds} bytes) extend past the end of the file ({} bytes)",
-            bytes.len()
+            data.len()
         ))
     })?;
     let mut sections = Vec::new();
@@ -154,7 +155,7 @@ fn thin(bytes: &[u8], wide: bool, big_endian: bool) -> Result<Binary<'_>, Binary
     }
     Ok(Binary {
         format: Format::MachO,
-        bytes,
+        data,
         sections,
         mappings,
     })

@@ -4,12 +4,15 @@
 //! crates from it.
 //!
 //! One cataloger for both, because [`Cataloger::reduce`] runs only for a
-//! file's sole claimant. The reduced form is private to this module:
+//! file's sole claimant. Executables are read in parts
+//! ([`Cataloger::reduce_parts`]): the headers, the section table and the
+//! metadata sections, never the whole file, so there is no size limit. The reduced form is private to this module:
 //! [`REDUCED_MAGIC`], then records `tag (1 byte) | length (u32 LE) | bytes`.
 //! An executable with no metadata and no problem reduces to nothing.
 use drydock_core::ImagePath;
+use drydock_oci::Parts;
 
-use crate::binary::{self, Parsed};
+use crate::binary::{self, Data, Parsed};
 use crate::{Cataloger, Claims, Context, FileRef, Files, Found, golang, rust};
 
 pub(crate) struct BinaryMetadataCataloger;
@@ -36,9 +39,9 @@ impl Metadata {
     }
 }
 
-fn extract(bytes: &[u8]) -> Metadata {
+fn extract(data: Data<'_>) -> Metadata {
     let mut metadata = Metadata::default();
-    let images = match binary::parse(bytes) {
+    let images = match binary::parse(data) {
         Ok(Parsed::NotBinary) => return metadata,
         Ok(Parsed::Binaries(images)) => images,
         Err(error) => {
@@ -138,6 +141,8 @@ impl Cataloger for BinaryMetadataCataloger {
         Claims {
             paths: vec![],
             globs: vec![],
+            // Executables are read in parts; this caps a whole read, when
+            // another cataloger claims the same file by its path.
             max_bytes: 1 << 30,
             executables: true,
         }
@@ -147,7 +152,13 @@ impl Cataloger for BinaryMetadataCataloger {
             // Not a binary; keep it from being decoded as our own encoding.
             return Vec::new();
         }
-        encode(&extract(&bytes))
+        encode(&extract(Data::bytes(&bytes)))
+    }
+    fn reads_parts(&self) -> bool {
+        true
+    }
+    fn reduce_parts(&self, _path: &ImagePath, parts: &Parts) -> Vec<u8> {
+        encode(&extract(Data::parts(parts)))
     }
     fn catalog(&self, files: &Files<'_>, _context: &Context) -> Found {
         let mut found = Found::default();
@@ -161,7 +172,7 @@ impl Cataloger for BinaryMetadataCataloger {
 fn catalog_file(file: &FileRef<'_>, found: &mut Found) {
     let metadata = match file.bytes.strip_prefix(REDUCED_MAGIC.as_slice()) {
         Some(records) => decode(records),
-        None => extract(file.bytes),
+        None => extract(Data::bytes(file.bytes)),
     };
     let mut problems = metadata.problems;
     if let Some(go) = &metadata.go {

@@ -5,10 +5,16 @@
 //! virtual addresses to file offsets (Go's pre-1.18 build info is a pair of
 //! pointers).
 //!
+//! The readers work over [`Data`]: either the whole file in memory or the
+//! parts of it the walk fetched so far ([`drydock_oci::Parts`]), so a
+//! binary of any size is read by its headers and the few sections needed.
+//!
 //! Every offset and size comes from untrusted input: all arithmetic is
 //! checked, every slice is taken with `get`, and no allocation is sized by
 //! a number read from the file without first checking it against the file's
 //! length.
+use drydock_oci::Parts;
+
 mod elf;
 mod macho;
 pub(crate) mod metadata;
@@ -74,11 +80,85 @@ pub(crate) struct Mapping {
     pub(crate) writable: bool,
 }
 
+/// The bytes of an executable (or of one slice of a fat Mach-O): all of
+/// them, or the parts fetched so far.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Data<'a> {
+    source: Source<'a>,
+    base: u64,
+    len: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Source<'a> {
+    Bytes(&'a [u8]),
+    Parts(&'a Parts),
+}
+
+impl<'a> Data<'a> {
+    pub(crate) fn bytes(bytes: &'a [u8]) -> Data<'a> {
+        Data {
+            source: Source::Bytes(bytes),
+            base: 0,
+            len: bytes.len() as u64,
+        }
+    }
+
+    pub(crate) fn parts(parts: &'a Parts) -> Data<'a> {
+        Data {
+            source: Source::Parts(parts),
+            base: 0,
+            len: parts.len(),
+        }
+    }
+
+    pub(crate) fn len(self) -> u64 {
+        self.len
+    }
+
+    /// `len` bytes at `offset`, `None` when outside the data (or, for
+    /// parts, not fetched yet: the walk then fetches them and asks again).
+    pub(crate) fn get(self, offset: u64, len: u64) -> Option<&'a [u8]> {
+        self.get_keeping(offset, len, 0)
+    }
+
+    /// [`Data::get`] for a range at the end of a file, usually just after
+    /// the small pieces it points to: keep `keep_before` bytes before it
+    /// when a stream skips to it.
+    pub(crate) fn get_keeping(self, offset: u64, len: u64, keep_before: u64) -> Option<&'a [u8]> {
+        if offset.checked_add(len)? > self.len {
+            return None;
+        }
+        let at = self.base.checked_add(offset)?;
+        match self.source {
+            Source::Bytes(bytes) => range(bytes, at, len),
+            Source::Parts(parts) => parts.get_keeping(at, len, keep_before),
+        }
+    }
+
+    /// Whether the data begins with `prefix`.
+    pub(crate) fn starts_with(self, prefix: &[u8]) -> bool {
+        self.get(0, prefix.len() as u64) == Some(prefix)
+    }
+
+    /// The `len` bytes at `offset` as data of their own.
+    pub(crate) fn slice(self, offset: u64, len: u64) -> Option<Data<'a>> {
+        if offset.checked_add(len)? > self.len {
+            return None;
+        }
+        Some(Data {
+            source: self.source,
+            base: self.base.checked_add(offset)?,
+            len,
+        })
+    }
+}
+
 /// A parsed executable over the file's bytes (one slice of a fat Mach-O).
 #[derive(Clone, Debug)]
 pub(crate) struct Binary<'a> {
     pub(crate) format: Format,
-    pub(crate) bytes: &'a [u8],
+    pub(crate) data: Data<'a>,
     pub(crate) sections: Vec<Section>,
     pub(crate) mappings: Vec<Mapping>,
 }
@@ -94,16 +174,15 @@ pub(crate) enum Parsed<'a> {
 
 /// Sniff the magic and parse the headers. A file with a known magic whose
 /// headers do not fit is an error, not `NotBinary`.
-pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>, BinaryError> {
-    if bytes.starts_with(b"\x7fELF") {
-        return elf::parse(bytes).map(|b| Parsed::Binaries(vec![b]));
+pub(crate) fn parse(data: Data<'_>) -> Result<Parsed<'_>, BinaryError> {
+    if data.starts_with(b"\x7fELF") {
+        return elf::parse(data).map(|b| Parsed::Binaries(vec![b]));
     }
-    if bytes.starts_with(b"MZ") {
-        return pe::parse(bytes)
-            .map(|b| b.map_or(Parsed::NotBinary, |b| Parsed::Binaries(vec![b])));
+    if data.starts_with(b"MZ") {
+        return pe::parse(data).map(|b| b.map_or(Parsed::NotBinary, |b| Parsed::Binaries(vec![b])));
     }
-    if let Some(kind) = macho::sniff(bytes) {
-        return macho::parse(bytes, kind).map(Parsed::Binaries);
+    if let Some(kind) = macho::sniff(data) {
+        return macho::parse(data, kind).map(Parsed::Binaries);
     }
     Ok(Parsed::NotBinary)
 }
@@ -123,7 +202,7 @@ impl<'a> Binary<'a> {
 
     /// The bytes of a section; an error when the table points past the file.
     pub(crate) fn section_data(&self, section: &Section) -> Result<&'a [u8], BinaryError> {
-        range(self.bytes, section.offset, section.file_size).ok_or_else(|| {
+        self.data.get(section.offset, section.file_size).ok_or_else(|| {
             BinaryError::new(
                 self.format,
                 format!(
@@ -131,7 +210,7 @@ impl<'a> Binary<'a> {
                     section.name,
                     section.offset,
                     section.file_size,
-                    self.bytes.len()
+                    self.data.len()
                 ),
             )
         })
@@ -146,7 +225,7 @@ impl<'a> Binary<'a> {
             .find(|m| address >= m.address && address - m.address < m.file_size)?;
         let start = mapping.offset.checked_add(address - mapping.address)?;
         let available = mapping.file_size - (address - mapping.address);
-        range(self.bytes, start, len.min(available))
+        self.data.get(start, len.min(available))
     }
 }
 

@@ -1,7 +1,10 @@
 //! PE (PE32 and PE32+): the DOS stub's pointer to the PE header, the COFF
 //! header, the optional header's image base and the section table (long
 //! names through the COFF string table).
-use super::{Binary, BinaryError, Fields, Format, Mapping, Section, range};
+use super::{Binary, BinaryError, Data, Fields, Format, Mapping, Section};
+
+/// Longest COFF string table read (section names only).
+const MAX_STRINGS: u64 = 1 << 20;
 
 const SECTION_SIZE: u64 = 40;
 const SYMBOL_SIZE: u64 = 18;
@@ -13,22 +16,24 @@ fn error(reason: impl Into<String>) -> BinaryError {
 }
 
 /// `Ok(None)` for an `MZ` file that is not a PE (a DOS or NE executable).
-pub(super) fn parse(bytes: &[u8]) -> Result<Option<Binary<'_>>, BinaryError> {
+pub(super) fn parse(data: Data<'_>) -> Result<Option<Binary<'_>>, BinaryError> {
     let f = Fields {
-        bytes,
+        bytes: data.get(0, 0x40).unwrap_or_default(),
         big_endian: false,
     };
     let Some(pe_offset) = f.u32(0x3c).map(u64::from) else {
         return Ok(None);
     };
-    let Some(signature) = range(bytes, pe_offset, 4) else {
+    let Some(signature) = data.get(pe_offset, 4) else {
         return Ok(None);
     };
     if signature != b"PE\0\0" {
         return Ok(None);
     }
     let coff_at = pe_offset + 4;
-    let coff = range(bytes, coff_at, 20).ok_or_else(|| error("truncated COFF header"))?;
+    let coff = data
+        .get(coff_at, 20)
+        .ok_or_else(|| error("truncated COFF header"))?;
     let c = Fields {
         bytes: coff,
         big_endian: false,
@@ -39,7 +44,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Option<Binary<'_>>, BinaryError> {
     let symbol_count = u64::from(c.u32(12).ok_or_else(truncated)?);
     let optional_size = u64::from(c.u16(16).ok_or_else(truncated)?);
     let optional_at = coff_at + 20;
-    let optional = range(bytes, optional_at, optional_size).ok_or_else(|| {
+    let optional = data.get(optional_at, optional_size).ok_or_else(|| {
         error(format!(
             "optional header ({optional_size} bytes) extends past the end of the file"
         ))
@@ -58,18 +63,25 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Option<Binary<'_>>, BinaryError> {
     let table_at = optional_at + optional_size;
     let table = section_count
         .checked_mul(SECTION_SIZE)
-        .and_then(|size| range(bytes, table_at, size))
+        .and_then(|size| data.get(table_at, size))
         .ok_or_else(|| {
             error(format!(
                 "section table (offset {table_at}, {section_count} entries) extends past the end of the file ({} bytes)",
-                bytes.len()
+                data.len()
             ))
         })?;
     let strings = symbol_count
         .checked_mul(SYMBOL_SIZE)
         .and_then(|size| symbol_table.checked_add(size))
         .filter(|_| symbol_table != 0)
-        .and_then(|at| bytes.get(usize::try_from(at).ok()?..));
+        .and_then(|at| {
+            // The table starts with its own size, those 4 bytes included.
+            let size = u64::from(u32::from_le_bytes(data.get(at, 4)?.try_into().ok()?));
+            data.get(
+                at,
+                size.clamp(4, MAX_STRINGS).min(data.len().checked_sub(at)?),
+            )
+        });
     let mut sections = Vec::new();
     let mut mappings = Vec::new();
     for entry in table.chunks_exact(SECTION_SIZE as usize) {
@@ -109,7 +121,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Option<Binary<'_>>, BinaryError> {
     }
     Ok(Some(Binary {
         format: Format::Pe,
-        bytes,
+        data,
         sections,
         mappings,
     }))
