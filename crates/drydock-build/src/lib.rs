@@ -23,6 +23,7 @@ pub mod fetch;
 pub mod image;
 pub mod lock;
 pub mod packages;
+pub mod pin;
 pub mod release;
 pub mod resolve;
 pub mod spec;
@@ -70,7 +71,16 @@ pub struct BuildSettings {
     pub source_date_epoch: u64,
     /// RFC 3339 form of `source_date_epoch`.
     pub created: String,
+    /// Now, seconds since the epoch: an InRelease past its `Valid-Until`, or
+    /// dated later than now plus [`CLOCK_SKEW`], is refused.
+    pub now: i64,
+    /// Accept such an InRelease with a warning instead.
+    pub allow_stale_release: bool,
 }
+
+/// Seconds an InRelease's `Date` may lie in the future (clock skew between
+/// the archive and this machine).
+pub const CLOCK_SKEW: i64 = 600;
 
 impl BuildSettings {
     pub fn lock_path(&self) -> PathBuf {
@@ -112,6 +122,29 @@ pub enum BuildError {
         suite: String,
         found: String,
     },
+    #[error(
+        "`{url}`: suite `{suite}` expired: `Valid-Until` is {}, now is {} (a replayed old index would freeze the build on old packages)\n\nhint: `--allow-stale-release` accepts it with a warning",
+        release::format_time(*valid_until),
+        release::format_time(*now)
+    )]
+    Expired {
+        url: String,
+        suite: String,
+        valid_until: i64,
+        now: i64,
+    },
+    #[error(
+        "`{url}`: suite `{suite}` is dated in the future: `Date` is {}, now is {} (more than {} s of clock skew)\n\nhint: check this machine's clock; `--allow-stale-release` accepts it with a warning",
+        release::format_time(*date),
+        release::format_time(*now),
+        CLOCK_SKEW
+    )]
+    Future {
+        url: String,
+        suite: String,
+        date: i64,
+        now: i64,
+    },
     #[error("`{url}`: not listed in the signed Release file")]
     NotInRelease { url: String },
     #[error("`{url}`: SHA256 {actual} does not match {expected} from `{listed_in}`")]
@@ -137,7 +170,7 @@ pub enum BuildError {
     Resolve {
         spec: PathBuf,
         #[source]
-        source: resolve::ResolveError,
+        source: Box<resolve::ResolveError>,
     },
     #[error("lock `{}`", path.display())]
     Lock {
@@ -176,6 +209,8 @@ pub struct Built {
     pub lock: Lock,
     pub lock_path: PathBuf,
     pub lock_written: bool,
+    /// Trust exceptions the user allowed (`--allow-stale-release`).
+    pub warnings: Vec<String>,
     /// Uncompressed and compressed layer sizes.
     pub layer_size: u64,
     pub compressed_size: u64,
@@ -187,6 +222,7 @@ pub struct Mirrored {
     pub lock: Lock,
     pub lock_path: PathBuf,
     pub lock_written: bool,
+    pub warnings: Vec<String>,
     pub debs: usize,
     pub bytes: u64,
 }
@@ -206,13 +242,21 @@ fn load_spec(path: &Path) -> Result<Spec, BuildError> {
     })
 }
 
+/// What resolving a spec gave: the packages, and warnings for the user.
+#[derive(Clone, Debug)]
+pub struct Resolution {
+    pub packages: Vec<packages::IndexPackage>,
+    pub warnings: Vec<String>,
+}
+
 /// Download (or read from the cache) and verify every InRelease and index,
-/// then resolve the spec's packages.
+/// then resolve the spec's packages with apt's pin priorities.
 fn resolve_spec(
     spec: &Spec,
-    spec_path: &Path,
+    settings: &BuildSettings,
     fetcher: &Fetcher,
-) -> Result<Vec<packages::IndexPackage>, BuildError> {
+) -> Result<Resolution, BuildError> {
+    let spec_path = &settings.spec;
     let keyring_bytes = fs_err::read(&spec.keyring).map_err(|source| BuildError::Keyring {
         path: spec.keyring.clone(),
         source: Box::new(source),
@@ -223,6 +267,8 @@ fn resolve_spec(
             source: Box::new(source),
         })?;
     let mut all = Vec::new();
+    let mut warnings = Vec::new();
+    let mut releases = Vec::new();
     for (suite_index, (archive_index, suite)) in spec.suites().into_iter().enumerate() {
         let Some(archive) = spec.archives.get(archive_index) else {
             continue;
@@ -266,6 +312,30 @@ fn resolve_spec(
                     .collect::<Vec<_>>()
                     .join("/"),
             });
+        }
+        // So is an old one (Valid-Until passed), and a future Date is a
+        // broken clock here or there.
+        if let Some(staleness) = release.staleness(settings.now, CLOCK_SKEW) {
+            let error = match staleness {
+                release::Staleness::Expired { valid_until } => BuildError::Expired {
+                    url: in_release_url.clone(),
+                    suite: suite.to_owned(),
+                    valid_until,
+                    now: settings.now,
+                },
+                release::Staleness::Future { date } => BuildError::Future {
+                    url: in_release_url.clone(),
+                    suite: suite.to_owned(),
+                    date,
+                    now: settings.now,
+                },
+            };
+            if !settings.allow_stale_release {
+                return Err(error);
+            }
+            let text = error.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            warnings.push(format!("{first} (accepted: --allow-stale-release)"));
         }
         for component in &archive.components {
             let mut found = false;
@@ -323,14 +393,30 @@ fn resolve_spec(
                 });
             }
         }
+        releases.push(release);
     }
-    let universe = resolve::Universe::new(all);
-    resolve::resolve(&universe, &spec.roots(), &spec.excludes()).map_err(|source| {
-        BuildError::Resolve {
-            spec: spec_path.to_owned(),
-            source,
-        }
-    })
+    let policy = pin::Policy::new(spec, &releases);
+    let universe = resolve::Universe::with_priorities(all, |package| policy.priority(package));
+    let packages =
+        resolve::resolve(&universe, &spec.roots(), &spec.excludes()).map_err(|source| {
+            BuildError::Resolve {
+                spec: spec_path.clone(),
+                source: Box::new(source),
+            }
+        })?;
+    Ok(Resolution { packages, warnings })
+}
+
+/// Resolve the spec against the archive (or the cache when `offline`)
+/// without writing a lock or an image: what `--update` would lock.
+pub fn resolve_only(settings: &BuildSettings) -> Result<Resolution, BuildError> {
+    let spec = load_spec(&settings.spec)?;
+    let fetcher = Fetcher::new(
+        settings.cache_dir.clone(),
+        settings.offline,
+        settings.mirrors.clone(),
+    );
+    resolve_spec(&spec, settings, &fetcher)
 }
 
 fn flatten(error: CachedError<BuildError>, url: &str) -> BuildError {
@@ -344,12 +430,13 @@ fn flatten(error: CachedError<BuildError>, url: &str) -> BuildError {
 }
 
 /// The lock to build from: the existing one, or a fresh resolution
-/// (written to disk) when it is absent or `update` is set.
+/// (written to disk) when it is absent or `update` is set; with the
+/// resolution's warnings.
 fn locked(
     spec: &Spec,
     settings: &BuildSettings,
     fetcher: &Fetcher,
-) -> Result<(Lock, PathBuf, bool), BuildError> {
+) -> Result<(Lock, PathBuf, bool, Vec<String>), BuildError> {
     let lock_path = settings.lock_path();
     let inputs = lock::Inputs::of(spec);
     if !settings.update
@@ -361,9 +448,12 @@ fn locked(
         if existing.inputs != inputs {
             return Err(BuildError::StaleLock { path: lock_path });
         }
-        return Ok((existing, lock_path, false));
+        return Ok((existing, lock_path, false, Vec::new()));
     }
-    let resolved = resolve_spec(spec, &settings.spec, fetcher)?;
+    let Resolution {
+        packages: resolved,
+        warnings,
+    } = resolve_spec(spec, settings, fetcher)?;
     let suites = spec.suites();
     let lock = Lock {
         version: 1,
@@ -396,7 +486,7 @@ fn locked(
         path: lock_path.clone(),
         source,
     })?;
-    Ok((lock, lock_path, true))
+    Ok((lock, lock_path, true, warnings))
 }
 
 /// A locked package's .deb, from the cache or the archive, SHA-256 checked.
@@ -437,10 +527,10 @@ pub fn mirror(settings: &BuildSettings) -> Result<Mirrored, BuildError> {
         settings.offline,
         settings.mirrors.clone(),
     );
-    let (lock, lock_path, lock_written) = locked(&spec, settings, &fetcher)?;
+    let (lock, lock_path, lock_written, mut warnings) = locked(&spec, settings, &fetcher)?;
     if !lock_written {
         // Indices too, so a later `--update --offline` can re-resolve.
-        resolve_spec(&spec, &settings.spec, &fetcher)?;
+        warnings = resolve_spec(&spec, settings, &fetcher)?.warnings;
     }
     let mut bytes = 0;
     for package in &lock.packages {
@@ -451,6 +541,7 @@ pub fn mirror(settings: &BuildSettings) -> Result<Mirrored, BuildError> {
         lock,
         lock_path,
         lock_written,
+        warnings,
         bytes,
     })
 }
@@ -463,7 +554,7 @@ pub fn build(settings: &BuildSettings, output: &Output) -> Result<Built, BuildEr
         settings.offline,
         settings.mirrors.clone(),
     );
-    let (lock, lock_path, lock_written) = locked(&spec, settings, &fetcher)?;
+    let (lock, lock_path, lock_written, warnings) = locked(&spec, settings, &fetcher)?;
     let spec_dir = settings.spec.parent().unwrap_or(Path::new("."));
     let tree = assemble_tree(&spec, spec_dir, &lock, &fetcher)?;
     let layer_tar = tree
@@ -530,6 +621,7 @@ pub fn build(settings: &BuildSettings, output: &Output) -> Result<Built, BuildEr
         lock,
         lock_path,
         lock_written,
+        warnings,
         layer_size,
         compressed_size: image.layer_gzip.len() as u64,
     })

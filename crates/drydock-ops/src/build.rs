@@ -18,6 +18,9 @@ pub struct GoldenSettings {
     pub update: bool,
     /// `URL=REPLACEMENT` archive rewrites.
     pub mirrors: Vec<String>,
+    /// Accept an InRelease past its `Valid-Until`, or dated in the future,
+    /// with a warning.
+    pub allow_stale_release: bool,
     /// Where the CycloneDX SBOM goes; `PATH.cdx.json` beside a local output.
     pub sbom: Option<PathBuf>,
     pub registry: RegistrySettings,
@@ -37,6 +40,8 @@ pub enum GoldenError {
     NoCacheDir,
     #[error("`SOURCE_DATE_EPOCH` is `{0}`, not a number of seconds")]
     Epoch(String),
+    #[error("the clock")]
+    Clock(#[source] Box<crate::fleet::FleetError>),
     #[error(transparent)]
     Build(#[from] BuildError),
     #[error("SBOM of the built image")]
@@ -105,12 +110,20 @@ fn build_settings(settings: &GoldenSettings) -> Result<BuildSettings, GoldenErro
         mirrors,
         source_date_epoch: epoch,
         created: crate::time::rfc3339(i64::try_from(epoch).unwrap_or(0)),
+        // `DRYDOCK_NOW` fixes the clock (tests, replaying a past build).
+        now: crate::fleet::now().map_err(|e| GoldenError::Clock(Box::new(e)))?,
+        allow_stale_release: settings.allow_stale_release,
     })
 }
 
 /// `drydock mirror`: fetch and verify everything a build needs into the cache.
 pub fn golden_mirror(settings: &GoldenSettings) -> Result<drydock_build::Mirrored, GoldenError> {
     Ok(drydock_build::mirror(&build_settings(settings)?)?)
+}
+
+/// Resolve a spec as `build --update` would, writing nothing but the cache.
+pub fn golden_resolve(settings: &GoldenSettings) -> Result<drydock_build::Resolution, GoldenError> {
+    Ok(drydock_build::resolve_only(&build_settings(settings)?)?)
 }
 
 /// `drydock build`.
