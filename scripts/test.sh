@@ -84,6 +84,13 @@ setup() {
     npm install --silent --no-audit --no-fund --prefix .cache/tools/npm "$trivy_pkg@4.1.1" >/dev/null
   fi
 
+  # The Sigstore project's JavaScript verifier and signer (sigstore 3.1.0:
+  # @sigstore/verify 2, @sigstore/bundle 3, @sigstore/sign 3; node >= 18.17)
+  # for crates/drydock-cli/tests/sigstore_js.rs (drydock_test::sigstore_js).
+  if [ ! -f .cache/tools/sigstore-js/node_modules/@sigstore/verify/package.json ]; then
+    npm install --silent --no-audit --no-fund --prefix .cache/tools/sigstore-js sigstore@3.1.0 >/dev/null
+  fi
+
   # kubectl for the drydock-kube tests: Debian's `kubernetes-client`. Where
   # another package owns /usr/bin/kubectl (Google Cloud SDK's `kubectl`),
   # unpack Debian's beside it (the tests are pointed at it below).
