@@ -189,6 +189,7 @@ pub fn parse_date(text: &str) -> Option<i64> {
         }
     };
     if words.next().is_some()
+        || !(0..=9999).contains(&year)
         || !(1..=31).contains(&day)
         || !(0..24).contains(&hour)
         || !(0..60).contains(&minute)
@@ -301,6 +302,8 @@ mod tests {
         );
         assert_eq!(format_time(951_782_400), "2000-02-29T00:00:00Z");
         for bad in [
+            "01 Dec 99999999999999 01:33:13 UTC",
+            "01 Dec -1 01:33:13 UTC",
             "",
             "Tue, 01 Foo 2026 01:33:13 UTC",
             "01 Dec 2026 25:00:00 UTC",

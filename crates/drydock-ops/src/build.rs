@@ -121,11 +121,6 @@ pub fn golden_mirror(settings: &GoldenSettings) -> Result<drydock_build::Mirrore
     Ok(drydock_build::mirror(&build_settings(settings)?)?)
 }
 
-/// Resolve a spec as `build --update` would, writing nothing but the cache.
-pub fn golden_resolve(settings: &GoldenSettings) -> Result<drydock_build::Resolution, GoldenError> {
-    Ok(drydock_build::resolve_only(&build_settings(settings)?)?)
-}
-
 /// `drydock build`.
 pub fn golden_build(settings: &GoldenSettings) -> Result<GoldenReport, GoldenError> {
     let build = build_settings(settings)?;

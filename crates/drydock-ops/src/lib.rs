@@ -16,13 +16,12 @@ mod time;
 
 pub use build::{
     GoldenError, GoldenReport, GoldenSettings, golden_build, golden_cache_dir, golden_mirror,
-    golden_resolve,
 };
 pub use db::{
     DEFAULT_SOURCES, DbOpsError, DbUpdateReport, DbUpdateSettings, SOURCES_FILE, db_dir, db_import,
     db_sources, db_status, db_status_json, db_update,
 };
-pub use drydock_build::{Mirrored, Resolution};
+pub use drydock_build::Mirrored;
 pub use drydock_oci::{NoProgress, Progress};
 pub use drydock_vuln::{ImportReport, Status as DbStatus};
 pub use env::EnvVars;
