@@ -408,11 +408,17 @@ fn drydock_resolves_as_apt_get_install_simulate() {
             (Ok(ours), Ok(theirs)) if ours == theirs => {
                 assert!(!ours.is_empty(), "{}: nothing resolved", case.name);
                 check_expectation(case.name, ours);
+                eprintln!(
+                    "{}: apt and drydock agree on {} packages",
+                    case.name,
+                    ours.len()
+                );
                 compared += 1;
             }
             (Err(ours), Err(_)) => {
                 assert_eq!(case.name, "exim4+postfix", "both refused: {ours}");
                 assert!(ours.contains("cannot both be installed"), "{ours}");
+                eprintln!("{}: apt and drydock both refuse: {ours}", case.name);
                 compared += 1;
             }
             (Ok(ours), Ok(theirs)) => {
