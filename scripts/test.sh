@@ -31,11 +31,13 @@ setup() {
   # CycloneDX/SPDX, zstd/gzip/tar for layer fixtures; docker-registry (+ htpasswd
   # from apache2-utils, openssl for a test CA) for the registry tests, python3-nacl
   # to decrypt cosign-format keys independently; postgresql for the fleet
-  # store's PostgreSQL tests (drydock_test::Postgres starts throwaway clusters).
+  # store's PostgreSQL tests (drydock_test::Postgres starts throwaway clusters);
+  # gnupg + dpkg-deb sign and package the archive-trust test's archive, and
+  # apt-get + xz-utils run the apt differential test (drydock-build).
   apt-get update -q
   apt-get install -y -q --no-install-recommends \
     ca-certificates build-essential pkg-config curl \
-    debootstrap umoci skopeo dpkg tar gzip zstd \
+    debootstrap umoci skopeo dpkg tar gzip zstd xz-utils \
     rpm db5.3-util sqlite3 gnupg debian-archive-keyring \
     python3 python3-jsonschema python3-pip \
     docker-registry apache2-utils openssl python3-nacl \
