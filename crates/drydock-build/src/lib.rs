@@ -24,6 +24,7 @@ pub mod image;
 pub mod lock;
 pub mod packages;
 pub mod patch;
+pub mod pin;
 pub mod release;
 pub mod resolve;
 pub mod spec;
@@ -71,7 +72,16 @@ pub struct BuildSettings {
     pub source_date_epoch: u64,
     /// RFC 3339 form of `source_date_epoch`.
     pub created: String,
+    /// Now, seconds since the epoch: an InRelease past its `Valid-Until`, or
+    /// dated later than now plus [`CLOCK_SKEW`], is refused.
+    pub now: i64,
+    /// Accept such an InRelease with a warning instead.
+    pub allow_stale_release: bool,
 }
+
+/// Seconds an InRelease's `Date` may lie in the future (clock skew between
+/// the archive and this machine).
+pub const CLOCK_SKEW: i64 = 600;
 
 impl BuildSettings {
     pub fn lock_path(&self) -> PathBuf {
@@ -113,6 +123,29 @@ pub enum BuildError {
         suite: String,
         found: String,
     },
+    #[error(
+        "`{url}`: suite `{suite}` expired: `Valid-Until` is {}, now is {} (a replayed old index would freeze the build on old packages)\n\nhint: `--allow-stale-release` accepts it with a warning",
+        release::format_time(*valid_until),
+        release::format_time(*now)
+    )]
+    Expired {
+        url: String,
+        suite: String,
+        valid_until: i64,
+        now: i64,
+    },
+    #[error(
+        "`{url}`: suite `{suite}` is dated in the future: `Date` is {}, now is {} (more than {} s of clock skew)\n\nhint: check this machine's clock; `--allow-stale-release` accepts it with a warning",
+        release::format_time(*date),
+        release::format_time(*now),
+        CLOCK_SKEW
+    )]
+    Future {
+        url: String,
+        suite: String,
+        date: i64,
+        now: i64,
+    },
     #[error("`{url}`: not listed in the signed Release file")]
     NotInRelease { url: String },
     #[error("`{url}`: SHA256 {actual} does not match {expected} from `{listed_in}`")]
@@ -138,7 +171,7 @@ pub enum BuildError {
     Resolve {
         spec: PathBuf,
         #[source]
-        source: resolve::ResolveError,
+        source: Box<resolve::ResolveError>,
     },
     #[error("lock `{}`", path.display())]
     Lock {
@@ -177,6 +210,8 @@ pub struct Built {
     pub lock: Lock,
     pub lock_path: PathBuf,
     pub lock_written: bool,
+    /// Trust exceptions the user allowed (`--allow-stale-release`).
+    pub warnings: Vec<String>,
     /// Uncompressed and compressed layer sizes.
     pub layer_size: u64,
     pub compressed_size: u64,
@@ -188,6 +223,7 @@ pub struct Mirrored {
     pub lock: Lock,
     pub lock_path: PathBuf,
     pub lock_written: bool,
+    pub warnings: Vec<String>,
     pub debs: usize,
     pub bytes: u64,
 }
@@ -207,32 +243,76 @@ fn load_spec(path: &Path) -> Result<Spec, BuildError> {
     })
 }
 
+/// What resolving a spec gave: the packages, and warnings for the user.
+#[derive(Clone, Debug)]
+pub struct Resolution {
+    pub packages: Vec<packages::IndexPackage>,
+    pub warnings: Vec<String>,
+}
+
+/// How fresh an archive's InRelease must be.
+#[derive(Clone, Copy, Debug)]
+pub struct Freshness {
+    /// Now, seconds since the epoch: an InRelease past its `Valid-Until`, or
+    /// dated later than now plus [`CLOCK_SKEW`], is refused.
+    pub now: i64,
+    /// Accept such an InRelease with a warning instead.
+    pub allow_stale_release: bool,
+}
+
+/// Every verified package of some archives' suites, their Release files (in
+/// suite order) and the trust exceptions the user allowed.
+pub(crate) struct Indices {
+    pub packages: Vec<packages::IndexPackage>,
+    pub releases: Vec<release::Release>,
+    pub warnings: Vec<String>,
+}
+
 /// Download (or read from the cache) and verify every InRelease and index,
-/// then resolve the spec's packages.
+/// then resolve the spec's packages with apt's pin priorities.
 fn resolve_spec(
     spec: &Spec,
-    spec_path: &Path,
+    settings: &BuildSettings,
     fetcher: &Fetcher,
-) -> Result<Vec<packages::IndexPackage>, BuildError> {
-    let all = load_indices(&spec.keyring, &spec.archives, &spec.architecture, fetcher)?;
-    let universe = resolve::Universe::new(all);
-    resolve::resolve(&universe, &spec.roots(), &spec.excludes()).map_err(|source| {
-        BuildError::Resolve {
-            spec: spec_path.to_owned(),
-            source,
-        }
-    })
+) -> Result<Resolution, BuildError> {
+    let freshness = Freshness {
+        now: settings.now,
+        allow_stale_release: settings.allow_stale_release,
+    };
+    let Indices {
+        packages: all,
+        releases,
+        warnings,
+    } = load_indices(
+        &spec.keyring,
+        &spec.archives,
+        &spec.architecture,
+        fetcher,
+        freshness,
+    )?;
+    let policy = pin::Policy::new(spec, &releases);
+    let universe = resolve::Universe::with_priorities(all, |package| policy.priority(package));
+    let packages =
+        resolve::resolve(&universe, &spec.roots(), &spec.excludes()).map_err(|source| {
+            BuildError::Resolve {
+                spec: settings.spec.clone(),
+                source: Box::new(source),
+            }
+        })?;
+    Ok(Resolution { packages, warnings })
 }
 
 /// Every package of the archives' suites (`IndexPackage::suite` counts the
 /// suites in order, archive by archive), each InRelease verified with
-/// `keyring` and each index checked against its signed Release.
+/// `keyring` and checked for replay (suite name, `Valid-Until`, `Date`), and
+/// each index checked against its signed Release.
 pub(crate) fn load_indices(
     keyring_path: &str,
     archives: &[spec::Archive],
     architecture: &str,
     fetcher: &Fetcher,
-) -> Result<Vec<packages::IndexPackage>, BuildError> {
+    freshness: Freshness,
+) -> Result<Indices, BuildError> {
     let keyring_bytes = fs_err::read(keyring_path).map_err(|source| BuildError::Keyring {
         path: keyring_path.to_owned(),
         source: Box::new(source),
@@ -247,6 +327,8 @@ pub(crate) fn load_indices(
         .flat_map(|a| a.suites.iter().map(move |s| (a, s.as_str())))
         .collect();
     let mut all = Vec::new();
+    let mut warnings = Vec::new();
+    let mut releases = Vec::new();
     for (suite_index, (archive, suite)) in suites.into_iter().enumerate() {
         let base = format!("{}/dists/{suite}", archive.url.trim_end_matches('/'));
         let in_release_url = format!("{base}/InRelease");
@@ -287,6 +369,30 @@ pub(crate) fn load_indices(
                     .collect::<Vec<_>>()
                     .join("/"),
             });
+        }
+        // So is an old one (Valid-Until passed), and a future Date is a
+        // broken clock here or there.
+        if let Some(staleness) = release.staleness(freshness.now, CLOCK_SKEW) {
+            let error = match staleness {
+                release::Staleness::Expired { valid_until } => BuildError::Expired {
+                    url: in_release_url.clone(),
+                    suite: suite.to_owned(),
+                    valid_until,
+                    now: freshness.now,
+                },
+                release::Staleness::Future { date } => BuildError::Future {
+                    url: in_release_url.clone(),
+                    suite: suite.to_owned(),
+                    date,
+                    now: freshness.now,
+                },
+            };
+            if !freshness.allow_stale_release {
+                return Err(error);
+            }
+            let text = error.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            warnings.push(format!("{first} (accepted: --allow-stale-release)"));
         }
         for component in &archive.components {
             let mut found = false;
@@ -338,8 +444,25 @@ pub(crate) fn load_indices(
                 });
             }
         }
+        releases.push(release);
     }
-    Ok(all)
+    Ok(Indices {
+        packages: all,
+        releases,
+        warnings,
+    })
+}
+
+/// Resolve the spec against the archive (or the cache when `offline`)
+/// without writing a lock or an image: what `--update` would lock.
+pub fn resolve_only(settings: &BuildSettings) -> Result<Resolution, BuildError> {
+    let spec = load_spec(&settings.spec)?;
+    let fetcher = Fetcher::new(
+        settings.cache_dir.clone(),
+        settings.offline,
+        settings.mirrors.clone(),
+    );
+    resolve_spec(&spec, settings, &fetcher)
 }
 
 fn flatten(error: CachedError<BuildError>, url: &str) -> BuildError {
@@ -353,12 +476,13 @@ fn flatten(error: CachedError<BuildError>, url: &str) -> BuildError {
 }
 
 /// The lock to build from: the existing one, or a fresh resolution
-/// (written to disk) when it is absent or `update` is set.
+/// (written to disk) when it is absent or `update` is set; with the
+/// resolution's warnings.
 fn locked(
     spec: &Spec,
     settings: &BuildSettings,
     fetcher: &Fetcher,
-) -> Result<(Lock, PathBuf, bool), BuildError> {
+) -> Result<(Lock, PathBuf, bool, Vec<String>), BuildError> {
     let lock_path = settings.lock_path();
     let inputs = lock::Inputs::of(spec);
     if !settings.update
@@ -370,9 +494,12 @@ fn locked(
         if existing.inputs != inputs {
             return Err(BuildError::StaleLock { path: lock_path });
         }
-        return Ok((existing, lock_path, false));
+        return Ok((existing, lock_path, false, Vec::new()));
     }
-    let resolved = resolve_spec(spec, &settings.spec, fetcher)?;
+    let Resolution {
+        packages: resolved,
+        warnings,
+    } = resolve_spec(spec, settings, fetcher)?;
     let suites = spec.suites();
     let lock = Lock {
         version: 1,
@@ -405,7 +532,7 @@ fn locked(
         path: lock_path.clone(),
         source,
     })?;
-    Ok((lock, lock_path, true))
+    Ok((lock, lock_path, true, warnings))
 }
 
 /// A locked package's .deb, from the cache or the archive, SHA-256 checked.
@@ -446,10 +573,10 @@ pub fn mirror(settings: &BuildSettings) -> Result<Mirrored, BuildError> {
         settings.offline,
         settings.mirrors.clone(),
     );
-    let (lock, lock_path, lock_written) = locked(&spec, settings, &fetcher)?;
+    let (lock, lock_path, lock_written, mut warnings) = locked(&spec, settings, &fetcher)?;
     if !lock_written {
         // Indices too, so a later `--update --offline` can re-resolve.
-        resolve_spec(&spec, &settings.spec, &fetcher)?;
+        warnings = resolve_spec(&spec, settings, &fetcher)?.warnings;
     }
     let mut bytes = 0;
     for package in &lock.packages {
@@ -460,6 +587,7 @@ pub fn mirror(settings: &BuildSettings) -> Result<Mirrored, BuildError> {
         lock,
         lock_path,
         lock_written,
+        warnings,
         bytes,
     })
 }
@@ -472,7 +600,7 @@ pub fn build(settings: &BuildSettings, output: &Output) -> Result<Built, BuildEr
         settings.offline,
         settings.mirrors.clone(),
     );
-    let (lock, lock_path, lock_written) = locked(&spec, settings, &fetcher)?;
+    let (lock, lock_path, lock_written, warnings) = locked(&spec, settings, &fetcher)?;
     let spec_dir = settings.spec.parent().unwrap_or(Path::new("."));
     let tree = assemble_tree(&spec, spec_dir, &lock, &fetcher)?;
     let layer_tar = tree
@@ -539,6 +667,7 @@ pub fn build(settings: &BuildSettings, output: &Output) -> Result<Built, BuildEr
         lock,
         lock_path,
         lock_written,
+        warnings,
         layer_size,
         compressed_size: image.layer_gzip.len() as u64,
     })

@@ -25,6 +25,12 @@ pub struct Inputs {
     /// `ARCHIVE SUITE` per suite, in the spec's order.
     pub suites: Vec<String>,
     pub architecture: String,
+    /// The spec's target release, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_release: Option<String>,
+    /// The spec's pins as `PACKAGE RELEASE PRIORITY`, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pins: Vec<String>,
 }
 
 impl Inputs {
@@ -38,6 +44,12 @@ impl Inputs {
                 .filter_map(|(a, s)| spec.archives.get(a).map(|a| format!("{} {s}", a.url)))
                 .collect(),
             architecture: spec.architecture.clone(),
+            target_release: spec.target_release.clone(),
+            pins: spec
+                .pins
+                .iter()
+                .map(|pin| format!("{} {} {}", pin.package, pin.release, pin.priority))
+                .collect(),
         }
     }
 }

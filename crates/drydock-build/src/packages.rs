@@ -10,6 +10,9 @@ pub struct IndexPackage {
     pub multi_arch: Option<String>,
     pub pre_depends: Relations,
     pub depends: Relations,
+    /// `Conflicts` and `Breaks` (no alternatives: one relation per group).
+    pub conflicts: Relations,
+    pub breaks: Relations,
     pub provides: Vec<(String, Option<String>)>,
     pub filename: String,
     pub sha256: String,
@@ -105,6 +108,8 @@ pub fn parse_packages(
             multi_arch: paragraph.get("Multi-Arch").map(str::to_owned),
             pre_depends: relations("Pre-Depends")?,
             depends: relations("Depends")?,
+            conflicts: relations("Conflicts")?,
+            breaks: relations("Breaks")?,
             provides: parse_provides(paragraph.get("Provides").unwrap_or_default()).map_err(
                 |source| PackagesError::Relation {
                     package: name.clone(),

@@ -244,19 +244,34 @@ pub struct Plan {
     pub skipped: Vec<Skipped>,
 }
 
-/// Every package of the configured suites, verified (the build's loader).
+/// Every package of the configured suites, verified (the build's loader,
+/// InRelease freshness included).
+pub struct Loaded {
+    pub universe: Universe,
+    /// `(archive URL, suite)` in suite order.
+    pub suites: Vec<(String, String)>,
+    /// Trust exceptions the user allowed (`--allow-stale-release`).
+    pub warnings: Vec<String>,
+}
+
+/// Load and verify every index of `archives` (see [`Loaded`]).
 pub fn load_universe(
     keyring: &str,
     archives: &[spec::Archive],
     architecture: &str,
     fetcher: &crate::fetch::Fetcher,
-) -> Result<(Universe, Vec<(String, String)>), BuildError> {
-    let packages = crate::load_indices(keyring, archives, architecture, fetcher)?;
+    freshness: crate::Freshness,
+) -> Result<Loaded, BuildError> {
+    let indices = crate::load_indices(keyring, archives, architecture, fetcher, freshness)?;
     let suites = archives
         .iter()
         .flat_map(|a| a.suites.iter().map(|s| (a.url.clone(), s.clone())))
         .collect();
-    Ok((Universe::new(packages), suites))
+    Ok(Loaded {
+        universe: Universe::new(indices.packages),
+        suites,
+        warnings: indices.warnings,
+    })
 }
 
 /// What one name resolves to in the patched system.

@@ -18,6 +18,8 @@ pub enum ReleaseError {
     Empty,
     #[error("bad `SHA256` line `{0}`")]
     HashLine(String),
+    #[error("`{field}: {value}` is not a date (RFC 2822, as `Tue, 01 Dec 2026 01:33:13 UTC`)")]
+    BadDate { field: &'static str, value: String },
 }
 
 /// Public keys from an OpenPGP keyring (binary or armored).
@@ -78,7 +80,14 @@ fn unescape(text: &str) -> String {
 pub struct Release {
     pub suite: Option<String>,
     pub codename: Option<String>,
-    pub date: Option<String>,
+    /// `Date`, seconds since the epoch.
+    pub date: Option<i64>,
+    /// `Valid-Until`, seconds since the epoch.
+    pub valid_until: Option<i64>,
+    /// `NotAutomatic: yes`: apt's default pin priority is 1 (100 with
+    /// `ButAutomaticUpgrades: yes`).
+    pub not_automatic: bool,
+    pub but_automatic_upgrades: bool,
     /// `path → (sha256, size)`.
     pub sha256: std::collections::BTreeMap<String, (String, u64)>,
 }
@@ -90,7 +99,10 @@ impl Release {
         let mut release = Release {
             suite: paragraph.get("Suite").map(str::to_owned),
             codename: paragraph.get("Codename").map(str::to_owned),
-            date: paragraph.get("Date").map(str::to_owned),
+            date: date_field(paragraph, "Date")?,
+            valid_until: date_field(paragraph, "Valid-Until")?,
+            not_automatic: yes_field(paragraph, "NotAutomatic"),
+            but_automatic_upgrades: yes_field(paragraph, "ButAutomaticUpgrades"),
             ..Release::default()
         };
         for line in paragraph.get("SHA256").unwrap_or_default().lines() {
@@ -118,9 +130,189 @@ impl Release {
     }
 }
 
+fn date_field(
+    paragraph: &crate::control::Paragraph,
+    field: &'static str,
+) -> Result<Option<i64>, ReleaseError> {
+    paragraph
+        .get(field)
+        .map(|value| {
+            parse_date(value).ok_or_else(|| ReleaseError::BadDate {
+                field,
+                value: value.to_owned(),
+            })
+        })
+        .transpose()
+}
+
+fn yes_field(paragraph: &crate::control::Paragraph, field: &str) -> bool {
+    paragraph
+        .get(field)
+        .is_some_and(|value| value.trim().eq_ignore_ascii_case("yes"))
+}
+
+/// An RFC 2822 date as Debian's Release files write it (`Sat, 11 Jul 2026
+/// 10:16:37 UTC`; the weekday is optional, the zone is `UTC`, `GMT`, `Z` or
+/// `±hhmm`), as seconds since the epoch.
+pub fn parse_date(text: &str) -> Option<i64> {
+    let mut words = text.split_whitespace().peekable();
+    if words.peek().is_some_and(|w| w.ends_with(',')) {
+        words.next();
+    }
+    let day: i64 = words.next()?.parse().ok()?;
+    let month = words.next()?;
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+    .iter()
+    .position(|m| m.eq_ignore_ascii_case(month))?;
+    let year: i64 = words.next()?.parse().ok()?;
+    let mut clock = words.next()?.split(':');
+    let hour: i64 = clock.next()?.parse().ok()?;
+    let minute: i64 = clock.next()?.parse().ok()?;
+    let second: i64 = clock.next().map_or(Some(0), |s| s.parse().ok())?;
+    let offset = match words.next() {
+        None => 0,
+        Some(zone) if ["UTC", "GMT", "Z", "UT"].contains(&zone) => 0,
+        Some(zone) => {
+            let (sign, digits) = match zone.as_bytes().first()? {
+                b'+' => (1, zone.get(1..)?),
+                b'-' => (-1, zone.get(1..)?),
+                _ => return None,
+            };
+            if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let hours: i64 = digits.get(..2)?.parse().ok()?;
+            let minutes: i64 = digits.get(2..)?.parse().ok()?;
+            sign * (hours * 3600 + minutes * 60)
+        }
+    };
+    if words.next().is_some()
+        || !(0..=9999).contains(&year)
+        || !(1..=31).contains(&day)
+        || !(0..24).contains(&hour)
+        || !(0..60).contains(&minute)
+        || !(0..=60).contains(&second)
+    {
+        return None;
+    }
+    let days = days_from_civil(year, i64::try_from(month).ok()? + 1, day);
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// well-known algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month_index = (month + 9) % 12;
+    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// Seconds since the epoch as RFC 3339 UTC, for messages.
+pub fn format_time(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let rest = seconds.rem_euclid(86_400);
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// Why a signed Release must not be trusted at `now`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Staleness {
+    /// `Valid-Until` has passed: a replayed old index.
+    Expired { valid_until: i64 },
+    /// `Date` is later than `now` plus the tolerated clock skew.
+    Future { date: i64 },
+}
+
+impl Release {
+    /// apt's `Check-Valid-Until` and `Check-Date`: `None` when the Release
+    /// may be used at `now` with `skew` seconds of clock skew tolerated.
+    pub fn staleness(&self, now: i64, skew: i64) -> Option<Staleness> {
+        if let Some(valid_until) = self.valid_until
+            && valid_until < now
+        {
+            return Some(Staleness::Expired { valid_until });
+        }
+        if let Some(date) = self.date
+            && date > now.saturating_add(skew)
+        {
+            return Some(Staleness::Future { date });
+        }
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn release_dates() {
+        let release = Release::parse(
+            "Suite: oldstable-security\nDate: Tue, 01 Dec 2026 01:33:13 UTC\nValid-Until: Tue, 08 Dec 2026 01:33:13 UTC\nNotAutomatic: yes\nButAutomaticUpgrades: yes\n",
+        )
+        .unwrap();
+        assert_eq!(format_time(release.date.unwrap()), "2026-12-01T01:33:13Z");
+        assert_eq!(
+            format_time(release.valid_until.unwrap()),
+            "2026-12-08T01:33:13Z"
+        );
+        assert!(release.not_automatic && release.but_automatic_upgrades);
+        let date = release.date.unwrap();
+        assert_eq!(release.staleness(date, 0), None);
+        assert_eq!(
+            release.staleness(date - 301, 300),
+            Some(Staleness::Future { date })
+        );
+        assert_eq!(release.staleness(date - 300, 300), None);
+        let valid_until = release.valid_until.unwrap();
+        assert_eq!(release.staleness(valid_until, 0), None);
+        assert_eq!(
+            release.staleness(valid_until + 1, 0),
+            Some(Staleness::Expired { valid_until })
+        );
+        assert_eq!(parse_date("1 Jan 1970 00:00:00 +0100"), Some(-3600));
+        assert_eq!(
+            parse_date("Thu, 29 Feb 2024 23:59:60 GMT"),
+            Some(1_709_251_200)
+        );
+        assert_eq!(format_time(951_782_400), "2000-02-29T00:00:00Z");
+        for bad in [
+            "01 Dec 99999999999999 01:33:13 UTC",
+            "01 Dec -1 01:33:13 UTC",
+            "",
+            "Tue, 01 Foo 2026 01:33:13 UTC",
+            "01 Dec 2026 25:00:00 UTC",
+            "01 Dec 2026 01:00:00 CET",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
+        assert!(Release::parse("Date: yesterday\n").is_err());
+    }
 
     #[test]
     fn release_hash_list() {

@@ -1,6 +1,8 @@
 //! Dependency resolution over merged Packages indices: Pre-Depends and
 //! Depends, alternatives, versioned relations in dpkg order, virtual
-//! packages through (versioned) Provides, Multi-Arch qualifiers, excludes.
+//! packages through (versioned) Provides, Multi-Arch qualifiers, excludes,
+//! Conflicts and Breaks, and apt's candidate versions by pin priority
+//! (crate::pin).
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::control::Relation;
@@ -18,28 +20,62 @@ pub enum ResolveError {
         relation: String,
         excluded: String,
     },
+    #[error(
+        "`{package}` and `{other}` cannot both be installed: `{declared_by}` has `{field}: {relation}`"
+    )]
+    Conflict {
+        package: String,
+        other: String,
+        declared_by: String,
+        field: &'static str,
+        relation: String,
+    },
 }
 
-/// The candidates: the newest version of every package name across the
-/// suites (as apt's candidate), and who provides what.
+/// The candidates: apt's candidate version of every package name across
+/// the suites (highest pin priority, then newest), and who provides what.
 pub struct Universe {
     candidates: BTreeMap<String, IndexPackage>,
     providers: BTreeMap<String, Vec<(String, Option<String>)>>,
 }
 
 impl Universe {
+    /// Every suite at the default priority: the newest version wins.
     pub fn new(packages: impl IntoIterator<Item = IndexPackage>) -> Self {
-        let mut candidates: BTreeMap<String, IndexPackage> = BTreeMap::new();
+        Self::with_priorities(packages, |_| crate::pin::DEFAULT)
+    }
+
+    /// Candidates by `priority` (crate::pin): the highest priority wins, then
+    /// the newest version, then the first suite; a negative priority never
+    /// installs that version.
+    pub fn with_priorities(
+        packages: impl IntoIterator<Item = IndexPackage>,
+        priority: impl Fn(&IndexPackage) -> i32,
+    ) -> Self {
+        let mut ranked: BTreeMap<String, (i32, IndexPackage)> = BTreeMap::new();
         for package in packages {
-            match candidates.get(&package.name) {
-                Some(existing)
-                    if drydock_version::dpkg::compare(&existing.version, &package.version)
-                        .is_ge() => {}
+            let rank = priority(&package);
+            if rank < 0 {
+                continue;
+            }
+            match ranked.get(&package.name) {
+                Some((existing_rank, existing))
+                    if *existing_rank > rank
+                        || (*existing_rank == rank
+                            && drydock_version::dpkg::compare(
+                                &existing.version,
+                                &package.version,
+                            )
+                            .is_ge()) => {}
                 _ => {
-                    candidates.insert(package.name.clone(), package);
+                    ranked.insert(package.name.clone(), (rank, package));
                 }
             }
         }
+        let candidates: BTreeMap<String, IndexPackage> = ranked
+            .into_iter()
+            .map(|(name, (_, package))| (name, package))
+            .collect();
         let mut providers: BTreeMap<String, Vec<(String, Option<String>)>> = BTreeMap::new();
         for package in candidates.values() {
             for (name, version) in &package.provides {
@@ -104,6 +140,63 @@ fn arch_ok(relation: &Relation, package: &IndexPackage) -> bool {
     }
 }
 
+/// The `Conflicts` or `Breaks` relation of `declarer` that `other` matches
+/// (by name and version, or through its Provides; never itself).
+fn clash<'a>(
+    declarer: &'a IndexPackage,
+    other: &IndexPackage,
+) -> Option<(&'static str, &'a Relation)> {
+    if declarer.name == other.name {
+        return None;
+    }
+    let fields = [
+        ("Conflicts", &declarer.conflicts),
+        ("Breaks", &declarer.breaks),
+    ];
+    for (field, groups) in fields {
+        for relation in groups.iter().flatten() {
+            let by_name = relation.name == other.name
+                && relation
+                    .constraint
+                    .as_ref()
+                    .is_none_or(|(operator, wanted)| operator.accepts(&other.version, wanted));
+            let by_provides = other.provides.iter().any(|(name, version)| {
+                *name == relation.name
+                    && match (&relation.constraint, version) {
+                        (None, _) => true,
+                        (Some((operator, wanted)), Some(version)) => {
+                            operator.accepts(version, wanted)
+                        }
+                        (Some(_), None) => false,
+                    }
+            });
+            if by_name || by_provides {
+                return Some((field, relation));
+            }
+        }
+    }
+    None
+}
+
+/// The first conflict between `package` and a selected one, either way.
+fn conflict_with(
+    package: &IndexPackage,
+    selected: &BTreeMap<String, IndexPackage>,
+) -> Option<ResolveError> {
+    selected.values().find_map(|other| {
+        let (declared_by, (field, relation)) = clash(package, other)
+            .map(|found| (package, found))
+            .or_else(|| clash(other, package).map(|found| (other, found)))?;
+        Some(ResolveError::Conflict {
+            package: format!("{} {}", package.name, package.version),
+            other: format!("{} {}", other.name, other.version),
+            declared_by: declared_by.name.clone(),
+            field,
+            relation: relation.to_string(),
+        })
+    })
+}
+
 /// Resolve `roots` and their dependencies. Excluded names are never
 /// selected; a relation naming an excluded package counts as satisfied.
 pub fn resolve(
@@ -119,6 +212,9 @@ pub fn resolve(
             .ok_or_else(|| ResolveError::Unknown(root.clone()))?;
         if excludes.contains(root) {
             continue;
+        }
+        if let Some(conflict) = conflict_with(package, &selected) {
+            return Err(conflict);
         }
         if selected.insert(root.clone(), package.clone()).is_none() {
             queue.push(root.clone());
@@ -144,12 +240,26 @@ pub fn resolve(
             if satisfied {
                 continue;
             }
+            // The first alternative that conflicts with nothing selected.
+            let mut first_conflict = None;
             let choice = group.iter().find_map(|relation| {
                 universe
                     .satisfiers(relation)
                     .into_iter()
-                    .find(|candidate| !excludes.contains(&candidate.name))
+                    .filter(|candidate| !excludes.contains(&candidate.name))
+                    .find(|candidate| match conflict_with(candidate, &selected) {
+                        Some(conflict) => {
+                            first_conflict.get_or_insert(conflict);
+                            false
+                        }
+                        None => true,
+                    })
             });
+            if choice.is_none()
+                && let Some(conflict) = first_conflict
+            {
+                return Err(conflict);
+            }
             let Some(choice) = choice else {
                 let excluded_providers: Vec<&str> = group
                     .iter()
@@ -245,6 +355,104 @@ mod tests {
         let excludes = BTreeSet::from(["debconf".to_owned()]);
         let resolved = resolve(&universe(&text), &["app".into()], &excludes).unwrap();
         assert_eq!(names(&resolved), ["app", "versioned"]);
+    }
+
+    #[test]
+    fn conflicts_and_breaks_with_versions_and_provides() {
+        let text = index(&[
+            "Package: app\nVersion: 1\nDepends: mta-a | mta-b, lib",
+            "Package: mta-a\nVersion: 1\nProvides: mail-transport-agent\nConflicts: mail-transport-agent",
+            "Package: mta-b\nVersion: 1",
+            "Package: lib\nVersion: 2\nBreaks: mta-a (<< 2)",
+        ]);
+        // mta-a is chosen first (first alternative), then lib breaks it.
+        let error = resolve(&universe(&text), &["app".into()], &BTreeSet::new()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "`lib 2` and `mta-a 1` cannot both be installed: `lib` has `Breaks: mta-a (<< 2)`"
+        );
+        // A Provides of its own name does not make a package conflict with itself,
+        // and a version outside the relation does not break.
+        let text = index(&[
+            "Package: app\nVersion: 1\nDepends: lib, mta-a | mta-b",
+            "Package: mta-a\nVersion: 2\nProvides: mail-transport-agent\nConflicts: mail-transport-agent",
+            "Package: mta-b\nVersion: 1\nProvides: mail-transport-agent",
+            "Package: lib\nVersion: 2\nBreaks: mta-a (<< 2)",
+        ]);
+        let resolved = resolve(&universe(&text), &["app".into()], &BTreeSet::new()).unwrap();
+        assert_eq!(names(&resolved), ["app", "lib", "mta-a"]);
+        // With lib first, the alternative that lib breaks is skipped.
+        let text = index(&[
+            "Package: app\nVersion: 1\nDepends: lib, mta-a | mta-b",
+            "Package: mta-a\nVersion: 1",
+            "Package: mta-b\nVersion: 1",
+            "Package: lib\nVersion: 2\nBreaks: mta-a (<< 2)",
+        ]);
+        let resolved = resolve(&universe(&text), &["app".into()], &BTreeSet::new()).unwrap();
+        assert_eq!(names(&resolved), ["app", "lib", "mta-b"]);
+        // Two roots that conflict through a virtual package.
+        let text = index(&[
+            "Package: exim4\nVersion: 1\nProvides: mail-transport-agent\nConflicts: mail-transport-agent",
+            "Package: postfix\nVersion: 1\nProvides: mail-transport-agent\nConflicts: mail-transport-agent",
+        ]);
+        let error = resolve(
+            &universe(&text),
+            &["exim4".into(), "postfix".into()],
+            &BTreeSet::new(),
+        )
+        .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("`Conflicts: mail-transport-agent`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn backports_do_not_win_by_default() {
+        let mut packages = parse_packages(
+            &index(&[
+                "Package: app\nVersion: 1\nDepends: lib",
+                "Package: lib\nVersion: 1",
+            ]),
+            0,
+            &["amd64"],
+        )
+        .unwrap();
+        packages.extend(
+            parse_packages(
+                &index(&[
+                    "Package: lib\nVersion: 2~bpo12+1",
+                    "Package: new\nVersion: 1~bpo12+1",
+                ]),
+                1,
+                &["amd64"],
+            )
+            .unwrap(),
+        );
+        let priorities = |target: i32| {
+            move |package: &IndexPackage| if package.suite == 1 { target } else { 500 }
+        };
+        let chosen = |target| {
+            let universe = Universe::with_priorities(packages.clone(), priorities(target));
+            let resolved =
+                resolve(&universe, &["app".into(), "new".into()], &BTreeSet::new()).unwrap();
+            resolved
+                .iter()
+                .map(|p| format!("{} {}", p.name, p.version))
+                .collect::<Vec<_>>()
+        };
+        // Backports (100): lib stays at 1; `new`, only there, still installs.
+        assert_eq!(chosen(100), ["app 1", "lib 1", "new 1~bpo12+1"]);
+        // Target release (990): backports wins.
+        assert_eq!(chosen(990), ["app 1", "lib 2~bpo12+1", "new 1~bpo12+1"]);
+        // Negative: never installed.
+        let universe = Universe::with_priorities(packages.clone(), priorities(-1));
+        assert_eq!(
+            resolve(&universe, &["new".into()], &BTreeSet::new()).unwrap_err(),
+            ResolveError::Unknown("new".into())
+        );
     }
 
     #[test]

@@ -23,6 +23,13 @@ pub struct Spec {
     pub packages: Vec<String>,
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// apt's target release (`-t`, `APT::Default-Release`): its versions get
+    /// priority 990. A suite or codename.
+    #[serde(default)]
+    pub target_release: Option<String>,
+    /// apt_preferences(5) pins, in order (docs/golden.md).
+    #[serde(default)]
+    pub pins: Vec<Pin>,
     /// Users besides root; `nonroot` (65532) when absent.
     #[serde(default)]
     pub users: Option<Vec<User>>,
@@ -53,6 +60,18 @@ pub struct Archive {
     pub suites: Vec<String>,
     #[serde(default = "default_components")]
     pub components: Vec<String>,
+}
+
+/// One apt_preferences(5) entry: `Package: {package}`, `Pin: release
+/// a={release}` (or `n=`), `Pin-Priority: {priority}`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Pin {
+    /// A package name, or `*` for every package.
+    pub package: String,
+    /// A suite or codename.
+    pub release: String,
+    pub priority: i32,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]

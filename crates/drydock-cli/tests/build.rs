@@ -18,52 +18,9 @@ fn cache_dir() -> PathBuf {
     workspace_root().join(".cache/golden")
 }
 
-/// `--mirror` arguments mapping the examples' official archive URLs to the
-/// URIs apt is configured with on this machine.
+/// `--mirror` arguments: the archive apt is configured with here.
 fn mirror_args() -> Vec<String> {
-    let mut uris = Vec::new();
-    for dir in ["/etc/apt/sources.list.d", "/etc/apt"] {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if !(path
-                .extension()
-                .is_some_and(|e| e == "sources" || e == "list"))
-            {
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
-            for line in text.lines() {
-                let line = line.trim();
-                if let Some(rest) = line.strip_prefix("URIs:") {
-                    uris.extend(rest.split_whitespace().map(str::to_owned));
-                } else if let Some(rest) = line.strip_prefix("deb ") {
-                    uris.extend(
-                        rest.split_whitespace()
-                            .find(|w| w.contains("://"))
-                            .map(str::to_owned),
-                    );
-                }
-            }
-        }
-    }
-    let mut args = Vec::new();
-    for official in [
-        "http://deb.debian.org/debian-security",
-        "http://deb.debian.org/debian",
-    ] {
-        let suffix = official.rsplit('/').next().unwrap_or_default();
-        if let Some(uri) = uris
-            .iter()
-            .find(|u| u.trim_end_matches('/').ends_with(&format!("/{suffix}")))
-        {
-            args.push("--mirror".to_owned());
-            args.push(format!("{official}={}", uri.trim_end_matches('/')));
-        }
-    }
-    args
+    drydock_test::debian_mirror_args()
 }
 
 fn prerequisites() -> bool {

@@ -186,7 +186,7 @@ fn fleet_remediate_patches_pushes_and_resolves_once_deployed() {
     let to = format!("{host}/patched");
     let cache = fixture_cache().join("patch-packages");
     std::fs::create_dir_all(&cache).unwrap();
-    let common = [
+    let strict = [
         "fleet",
         "remediate",
         "--to",
@@ -196,6 +196,29 @@ fn fleet_remediate_patches_pushes_and_resolves_once_deployed() {
         "-f",
         "json",
     ];
+    // The test's clock (DRYDOCK_NOW) is early 2026, so the archive's real
+    // InRelease is dated in the future: refused, unless the user accepts it.
+    let mut refused: Vec<&str> = strict.to_vec();
+    refused.push("--dry-run");
+    let output = env.drydock(T1 + DAY / 2, &refused);
+    assert_eq!(output.status.code(), Some(2));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let item = report["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["digest"] == original)
+        .unwrap();
+    assert_eq!(item["status"], "failed", "{report:#}");
+    assert!(
+        item["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("is dated in the future"),
+        "{item}"
+    );
+    let mut common: Vec<&str> = strict.to_vec();
+    common.push("--allow-stale-release");
 
     // Dry run: says what it would do, pushes and records nothing.
     let mut dry: Vec<&str> = common.to_vec();
@@ -204,6 +227,13 @@ fn fleet_remediate_patches_pushes_and_resolves_once_deployed() {
     let images = report["images"].as_array().unwrap();
     let debian_item = images.iter().find(|i| i["digest"] == original).unwrap();
     assert_eq!(debian_item["status"], "would-patch", "{report:#}");
+    assert!(
+        debian_item["reasons"].as_array().unwrap().iter().any(|r| r
+            .as_str()
+            .unwrap()
+            .contains("(accepted: --allow-stale-release)")),
+        "{debian_item}"
+    );
     assert_eq!(tags(&format!("docker://{to}/base/debian")), None);
 
     let mut signed: Vec<&str> = common.to_vec();

@@ -817,7 +817,12 @@ fn a_drydock_build_golden_image_passes_the_default_policy() {
     ];
     args.extend(mirror_args());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let built = drydock(&args, &[("SOURCE_DATE_EPOCH", "1700000000")]);
+    // The archive's InRelease is checked against the real clock (an empty
+    // `DRYDOCK_NOW`): the policy's fixed clock predates the archive's `Date`.
+    let built = drydock(
+        &args,
+        &[("SOURCE_DATE_EPOCH", "1700000000"), ("DRYDOCK_NOW", "")],
+    );
     assert!(
         built.status.success(),
         "{}",
@@ -885,42 +890,7 @@ fn a_drydock_build_golden_image_passes_the_default_policy() {
     assert_eq!(output.status.code(), Some(0));
 }
 
-/// `--mirror` arguments mapping the examples' official archive URLs to the
-/// URIs apt is configured with here (as tests/build.rs does).
+/// `--mirror` arguments: the archive apt is configured with here.
 fn mirror_args() -> Vec<String> {
-    let mut uris = Vec::new();
-    for dir in ["/etc/apt/sources.list.d", "/etc/apt"] {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-            for line in text.lines().map(str::trim) {
-                if let Some(rest) = line.strip_prefix("URIs:") {
-                    uris.extend(rest.split_whitespace().map(str::to_owned));
-                } else if let Some(rest) = line.strip_prefix("deb ") {
-                    uris.extend(
-                        rest.split_whitespace()
-                            .find(|w| w.contains("://"))
-                            .map(str::to_owned),
-                    );
-                }
-            }
-        }
-    }
-    let mut args = Vec::new();
-    for official in [
-        "http://deb.debian.org/debian-security",
-        "http://deb.debian.org/debian",
-    ] {
-        let suffix = official.rsplit('/').next().unwrap_or_default();
-        if let Some(uri) = uris
-            .iter()
-            .find(|u| u.trim_end_matches('/').ends_with(&format!("/{suffix}")))
-        {
-            args.push("--mirror".to_owned());
-            args.push(format!("{official}={}", uri.trim_end_matches('/')));
-        }
-    }
-    args
+    drydock_test::debian_mirror_args()
 }

@@ -18,6 +18,9 @@ pub struct GoldenSettings {
     pub update: bool,
     /// `URL=REPLACEMENT` archive rewrites.
     pub mirrors: Vec<String>,
+    /// Accept an InRelease past its `Valid-Until`, or dated in the future,
+    /// with a warning.
+    pub allow_stale_release: bool,
     /// Where the CycloneDX SBOM goes; `PATH.cdx.json` beside a local output.
     pub sbom: Option<PathBuf>,
     /// Bump only the locked packages with fixable findings (and what they need).
@@ -41,6 +44,8 @@ pub enum GoldenError {
     NoCacheDir,
     #[error("`SOURCE_DATE_EPOCH` is `{0}`, not a number of seconds")]
     Epoch(String),
+    #[error("the clock")]
+    Clock(#[source] Box<crate::fleet::FleetError>),
     #[error(transparent)]
     Build(#[from] BuildError),
     #[error("SBOM of the built image")]
@@ -118,6 +123,9 @@ fn build_settings(settings: &GoldenSettings) -> Result<BuildSettings, GoldenErro
         mirrors,
         source_date_epoch: epoch,
         created: crate::time::rfc3339(i64::try_from(epoch).unwrap_or(0)),
+        // `DRYDOCK_NOW` fixes the clock (tests, replaying a past build).
+        now: crate::fleet::now().map_err(|e| GoldenError::Clock(Box::new(e)))?,
+        allow_stale_release: settings.allow_stale_release,
     })
 }
 
@@ -129,10 +137,10 @@ pub fn golden_mirror(settings: &GoldenSettings) -> Result<drydock_build::Mirrore
 /// `drydock build`.
 pub fn golden_build(settings: &GoldenSettings) -> Result<GoldenReport, GoldenError> {
     let build = build_settings(settings)?;
-    let lock_diff = if settings.update_vulnerable {
+    let (lock_diff, update_warnings) = if settings.update_vulnerable {
         update_vulnerable(settings, &build)?
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
     let output_text = settings.output.clone().unwrap_or_else(|| {
         let stem = settings
@@ -155,7 +163,8 @@ pub fn golden_build(settings: &GoldenSettings) -> Result<GoldenReport, GoldenErr
                 .tempdir()
                 .map_err(|e| GoldenError::Stage(output_text.clone(), e))?;
             let layout = staging.path().join("image");
-            let built = drydock_build::build(&build, &Output::OciDir(layout.clone()))?;
+            let mut built = drydock_build::build(&build, &Output::OciDir(layout.clone()))?;
+            built.warnings.splice(0..0, update_warnings);
             let sbom = match &settings.sbom {
                 Some(path) => Some(write_sbom(&format!("oci-dir:{}", layout.display()), path)?),
                 None => None,
@@ -175,7 +184,8 @@ pub fn golden_build(settings: &GoldenSettings) -> Result<GoldenReport, GoldenErr
         }
         _ => return Err(GoldenError::Output(output_text)),
     };
-    let built = drydock_build::build(&build, &output)?;
+    let mut built = drydock_build::build(&build, &output)?;
+    built.warnings.splice(0..0, update_warnings);
     let sbom_path = settings.sbom.clone().unwrap_or_else(|| {
         let mut name = output.path().as_os_str().to_owned();
         name.push(".cdx.json");
@@ -219,7 +229,7 @@ fn write_sbom(source: &str, path: &Path) -> Result<PathBuf, GoldenError> {
 fn update_vulnerable(
     settings: &GoldenSettings,
     build: &BuildSettings,
-) -> Result<Vec<LockChange>, GoldenError> {
+) -> Result<(Vec<LockChange>, Vec<String>), GoldenError> {
     let lock_path = build.lock_path();
     let lock_error = |source| {
         GoldenError::Build(BuildError::Lock {
@@ -257,9 +267,18 @@ fn update_vulnerable(
         build.offline,
         build.mirrors.clone(),
     );
-    let plan =
-        crate::patch::vulnerable_updates(&layout, settings.db_dir.as_deref(), &spec, &fetcher)
-            .map_err(|e| GoldenError::UpdateVulnerable(Box::new(e)))?;
+    let freshness = drydock_build::Freshness {
+        now: build.now,
+        allow_stale_release: build.allow_stale_release,
+    };
+    let (plan, warnings) = crate::patch::vulnerable_updates(
+        &layout,
+        settings.db_dir.as_deref(),
+        &spec,
+        &fetcher,
+        freshness,
+    )
+    .map_err(|e| GoldenError::UpdateVulnerable(Box::new(e)))?;
     let mut diff = Vec::new();
     for update in plan.updates {
         let old = lock
@@ -279,5 +298,5 @@ fn update_vulnerable(
             })
         },
     )?;
-    Ok(diff)
+    Ok((diff, warnings))
 }

@@ -42,6 +42,8 @@ pub struct PatchSettings {
     pub key: Option<PathBuf>,
     pub password: Vec<u8>,
     pub dry_run: bool,
+    /// Accept an expired or future-dated InRelease with a warning.
+    pub allow_stale_release: bool,
     pub registry: RegistrySettings,
 }
 
@@ -130,6 +132,8 @@ pub struct PatchReport {
     pub layer_files: usize,
     pub layer_whiteouts: usize,
     pub layer_size: u64,
+    /// Trust exceptions the user allowed (`--allow-stale-release`).
+    pub warnings: Vec<String>,
 }
 
 /// Debian releases: codename, version, end of LTS (no more fixes after).
@@ -573,8 +577,21 @@ pub fn patch(settings: &PatchSettings) -> Result<PatchReport, PatchError> {
     } else {
         image.architecture.clone()
     };
-    let (universe, suites) =
-        drydock_build::patch::load_universe(&keyring, &archives, &architecture, &fetcher)?;
+    let freshness = drydock_build::Freshness {
+        now: crate::fleet::now().map_err(|e| crate::GoldenError::Clock(Box::new(e)))?,
+        allow_stale_release: settings.allow_stale_release,
+    };
+    let drydock_build::patch::Loaded {
+        universe,
+        suites,
+        warnings,
+    } = drydock_build::patch::load_universe(
+        &keyring,
+        &archives,
+        &architecture,
+        &fetcher,
+        freshness,
+    )?;
     let Plan { updates, skipped } = drydock_build::patch::plan(&universe, &suites, &state, &wanted);
     let plan = Plan {
         updates: updates.clone(),
@@ -593,6 +610,7 @@ pub fn patch(settings: &PatchSettings) -> Result<PatchReport, PatchError> {
         layer_files: 0,
         layer_whiteouts: 0,
         layer_size: 0,
+        warnings,
     };
     if settings.dry_run || report.updates.is_empty() {
         return Ok(report);
@@ -954,7 +972,8 @@ pub(crate) fn vulnerable_updates(
     db_dir: Option<&Path>,
     spec: &drydock_build::Spec,
     fetcher: &drydock_build::fetch::Fetcher,
-) -> Result<Plan, PatchError> {
+    freshness: drydock_build::Freshness,
+) -> Result<(Plan, Vec<String>), PatchError> {
     let name = format!("oci-dir:{}", layout.display());
     let wrap = |e: OciError| PatchError::Source {
         name: name.clone(),
@@ -979,13 +998,13 @@ pub(crate) fn vulnerable_updates(
         })?;
     let findings = findings_from_scan(&source, db_dir)?;
     let wanted = wanted_from_findings(&findings, &[], &state.packages);
-    let (universe, suites) = drydock_build::patch::load_universe(
+    let loaded = drydock_build::patch::load_universe(
         &spec.keyring,
         &spec.archives,
         &spec.architecture,
         fetcher,
+        freshness,
     )?;
-    Ok(drydock_build::patch::plan(
-        &universe, &suites, &state, &wanted,
-    ))
+    let plan = drydock_build::patch::plan(&loaded.universe, &loaded.suites, &state, &wanted);
+    Ok((plan, loaded.warnings))
 }

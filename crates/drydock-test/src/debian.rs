@@ -404,3 +404,59 @@ pub fn derive_debian_cves(fixture: &DebianFixture, out: &Path) {
     assert!(status.success(), "derive.py failed ({status}); see above");
     drop(lock);
 }
+
+/// `(official archive URL, mirror URI)` for Debian's archive and its security
+/// archive: the URIs apt is configured with on this machine (`deb` lines and
+/// deb822 `URIs:` under /etc/apt), so golden-image tests download from the
+/// archive apt can reach. Empty where apt names no such mirror.
+pub fn debian_mirrors() -> Vec<(String, String)> {
+    let mut uris = Vec::new();
+    for dir in ["/etc/apt/sources.list.d", "/etc/apt"] {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if !path
+                .extension()
+                .is_some_and(|e| e == "sources" || e == "list")
+            {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            for line in text.lines().map(str::trim) {
+                if let Some(rest) = line.strip_prefix("URIs:") {
+                    uris.extend(rest.split_whitespace().map(str::to_owned));
+                } else if let Some(rest) = line.strip_prefix("deb ") {
+                    uris.extend(
+                        rest.split_whitespace()
+                            .find(|w| w.contains("://"))
+                            .map(str::to_owned),
+                    );
+                }
+            }
+        }
+    }
+    let mut mirrors = Vec::new();
+    for official in [
+        "http://deb.debian.org/debian-security",
+        "http://deb.debian.org/debian",
+    ] {
+        let suffix = official.rsplit('/').next().unwrap_or_default();
+        if let Some(uri) = uris
+            .iter()
+            .find(|u| u.trim_end_matches('/').ends_with(&format!("/{suffix}")))
+        {
+            mirrors.push((official.to_owned(), uri.trim_end_matches('/').to_owned()));
+        }
+    }
+    mirrors
+}
+
+/// [`debian_mirrors`] as `drydock build` arguments (`--mirror URL=URI` …).
+pub fn debian_mirror_args() -> Vec<String> {
+    debian_mirrors()
+        .into_iter()
+        .flat_map(|(official, uri)| ["--mirror".to_owned(), format!("{official}={uri}")])
+        .collect()
+}

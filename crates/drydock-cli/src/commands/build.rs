@@ -26,6 +26,9 @@ pub(crate) struct GoldenArgs {
     /// Download archive URL from a mirror instead: URL=REPLACEMENT (repeatable)
     #[arg(long = "mirror", value_name = "URL=REPLACEMENT")]
     pub(crate) mirrors: Vec<String>,
+    /// Accept an InRelease past its `Valid-Until` or dated in the future, with a warning
+    #[arg(long)]
+    pub(crate) allow_stale_release: bool,
 }
 
 impl GoldenArgs {
@@ -37,6 +40,7 @@ impl GoldenArgs {
             offline,
             update,
             mirrors,
+            allow_stale_release,
         } = self;
         GoldenSettings {
             spec,
@@ -45,6 +49,7 @@ impl GoldenArgs {
             offline,
             update,
             mirrors,
+            allow_stale_release,
             ..GoldenSettings::default()
         }
     }
@@ -88,6 +93,9 @@ pub(crate) fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         ..golden.settings()
     })?;
     let built = &report.built;
+    for warning in &built.warnings {
+        eprintln!("warning: {warning}");
+    }
     if update_vulnerable {
         if report.lock_diff.is_empty() {
             eprintln!("no locked package has a fixable vulnerability; lock unchanged");

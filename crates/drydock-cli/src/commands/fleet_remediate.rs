@@ -45,6 +45,9 @@ pub(crate) struct RemediateArgs {
     /// Say what would be patched; push and record nothing
     #[arg(long)]
     dry_run: bool,
+    /// Accept an InRelease past its `Valid-Until` or dated in the future, with a warning
+    #[arg(long)]
+    allow_stale_release: bool,
     #[arg(short, long, value_enum, default_value = "table")]
     format: super::fleet::Format,
     #[command(flatten)]
@@ -64,6 +67,7 @@ pub(crate) fn run(settings: &FleetSettings, args: RemediateArgs) -> anyhow::Resu
         mirrors,
         key,
         dry_run,
+        allow_stale_release,
         format,
         registry,
     } = args;
@@ -87,6 +91,7 @@ pub(crate) fn run(settings: &FleetSettings, args: RemediateArgs) -> anyhow::Resu
             key,
             password,
             registry: registry.settings(),
+            allow_stale_release,
             ..PatchSettings::default()
         },
         dry_run,

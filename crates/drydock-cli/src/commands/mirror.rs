@@ -13,6 +13,9 @@ pub(crate) struct MirrorArgs {
 pub(crate) fn run(args: MirrorArgs) -> anyhow::Result<ExitCode> {
     let MirrorArgs { golden } = args;
     let mirrored = drydock_ops::golden_mirror(&golden.settings())?;
+    for warning in &mirrored.warnings {
+        eprintln!("warning: {warning}");
+    }
     if mirrored.lock_written {
         eprintln!("wrote lock `{}`", mirrored.lock_path.display());
     }

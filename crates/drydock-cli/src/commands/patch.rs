@@ -49,6 +49,9 @@ pub(crate) struct PatchArgs {
     /// Say what would be patched; write nothing
     #[arg(long)]
     dry_run: bool,
+    /// Accept an InRelease past its `Valid-Until` or dated in the future, with a warning
+    #[arg(long)]
+    allow_stale_release: bool,
     #[command(flatten)]
     registry: RegistryArgs,
 }
@@ -69,6 +72,7 @@ pub(crate) fn run(args: PatchArgs) -> anyhow::Result<ExitCode> {
         mirrors,
         key,
         dry_run,
+        allow_stale_release,
         registry,
     } = args;
     let password = if key.is_some() {
@@ -92,8 +96,12 @@ pub(crate) fn run(args: PatchArgs) -> anyhow::Result<ExitCode> {
         key,
         password,
         dry_run,
+        allow_stale_release,
         registry: registry.settings(),
     })?;
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
     if report.replaced_patch_layer {
         eprintln!("replacing drydock's earlier patch layer");
     }

@@ -305,13 +305,19 @@ fn remediate_one(
         .cloned()
         .collect();
     item.reasons = outcome
-        .skipped
+        .warnings
         .iter()
-        .map(|s| format!("`{}` {}: {}", s.package, s.version, s.reason))
+        .map(|w| format!("warning: {w}"))
+        .chain(
+            outcome
+                .skipped
+                .iter()
+                .map(|s| format!("`{}` {}: {}", s.package, s.version, s.reason)),
+        )
         .collect();
     if outcome.updates.is_empty() {
         item.status = "skipped".into();
-        if item.reasons.is_empty() {
+        if outcome.skipped.is_empty() {
             item.reasons.push("nothing to patch".into());
         }
         return Ok(item);
