@@ -204,7 +204,7 @@ fn scan_file(
         let line = error
             .as_bytes()
             .get(..valid)
-            .map_or(0, |b| b.iter().filter(|c| **c == b'\n').count())
+            .map_or(0, |b| b.split(|c| *c == b'\n').count() - 1)
             + 1;
         StaleInputError::NotUtf8 {
             path: display.clone(),
@@ -393,7 +393,13 @@ pub fn golden_stale(settings: &StaleSettings) -> Result<StaleReport, GoldenOpsEr
                 let Some((current, same)) = catalog.pin_for(j) else {
                     continue;
                 };
-                match pins::pin_edits(f, &current.repository, &current.digest, same) {
+                match pins::pin_edits(
+                    f,
+                    &current.repository,
+                    &current.digest,
+                    current.version.as_deref(),
+                    same,
+                ) {
                     Ok(mut more) => {
                         edits.append(&mut more);
                         fixed.push(index);

@@ -392,7 +392,7 @@ fn stale_table(report: &drydock_ops::StaleReport, out: &mut dyn Write) -> std::i
             line.push_str(pin);
         }
         if let Some(why) = &reference.unfixed {
-            line.push_str(&format!(" (not fixed: {why})"));
+            line = format!("{line} (not fixed: {why})");
         }
         writeln!(out, "{line}")?;
     }

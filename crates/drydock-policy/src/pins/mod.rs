@@ -127,6 +127,8 @@ pub enum Rewrite {
         registry: Option<Field>,
         /// `repository` (Helm) or `newName` (Kustomize).
         repository: Option<Field>,
+        /// `tag` (Helm) or `newTag` (Kustomize): set to the pinned version's tag, when it has one.
+        tag: Option<Field>,
         digest: Option<Field>,
     },
     /// Nothing can be rewritten in place; why.
@@ -181,11 +183,13 @@ pub struct Edit {
 
 /// The edits that pin `found` to `repository@digest`. `same_repository`:
 /// the reference already names `repository` (as the caller normalises
-/// names), so split references keep their repository fields.
+/// names), so split references keep their repository fields; `version_tag`
+/// is written to a split reference's tag field, so tag and digest agree.
 pub fn pin_edits(
     found: &FoundReference,
     repository: &str,
     digest: &str,
+    version_tag: Option<&str>,
     same_repository: bool,
 ) -> Result<Vec<Edit>, String> {
     match &found.rewrite {
@@ -197,6 +201,7 @@ pub fn pin_edits(
         Rewrite::Fields {
             registry,
             repository: name,
+            tag,
             digest: digest_field,
         } => {
             let Some(digest_field) = digest_field else {
@@ -206,6 +211,12 @@ pub fn pin_edits(
                 range: digest_field.range.clone(),
                 replacement: digest.to_owned(),
             }];
+            if let (Some(tag), Some(version_tag)) = (tag, version_tag) {
+                edits.push(Edit {
+                    range: tag.range.clone(),
+                    replacement: version_tag.to_owned(),
+                });
+            }
             if !same_repository {
                 match (registry, name) {
                     (Some(registry), Some(name)) => {

@@ -124,6 +124,17 @@ fn build(text: &str) -> Result<(Tree<'_>, Vec<usize>), PinParseError> {
     ))
 }
 
+/// The nodes of a split reference.
+#[derive(Clone, Copy)]
+struct Parts {
+    registry: Option<usize>,
+    repository: usize,
+    /// The node `--fix` may rewrite with a new repository.
+    repository_field: Option<usize>,
+    tag: Option<usize>,
+    digest: Option<usize>,
+}
+
 /// How variables in a value are read.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Variables {
@@ -328,16 +339,14 @@ impl<'a> Tree<'a> {
     }
 
     /// A reference split over fields: Helm `image:` maps and Kustomize `images:` entries.
-    fn split(
-        &self,
-        kind: PinFileKind,
-        registry: Option<usize>,
-        repository: usize,
-        repository_field: Option<usize>,
-        tag: Option<usize>,
-        digest: Option<usize>,
-        out: &mut Vec<FoundReference>,
-    ) {
+    fn split(&self, kind: PinFileKind, parts: &Parts, out: &mut Vec<FoundReference>) {
+        let Parts {
+            registry,
+            repository,
+            repository_field,
+            tag,
+            digest,
+        } = *parts;
         let text = |i: Option<usize>| {
             i.and_then(|i| self.scalar(i))
                 .map(str::trim)
@@ -376,6 +385,7 @@ impl<'a> Tree<'a> {
             rewrite: Rewrite::Fields {
                 registry: registry_field,
                 repository: self.field(repository_field),
+                tag: self.field(tag),
                 digest: digest_field,
             },
         });
@@ -466,15 +476,14 @@ fn kustomize(tree: &Tree<'_>, root: usize, out: &mut Vec<FoundReference>) {
         };
         let new_name = tree.get(entry, "newName");
         let repository = new_name.unwrap_or(name);
-        tree.split(
-            PinFileKind::Kustomize,
-            None,
+        let parts = Parts {
+            registry: None,
             repository,
-            new_name,
-            tree.get(entry, "newTag"),
-            tree.get(entry, "digest"),
-            out,
-        );
+            repository_field: new_name,
+            tag: tree.get(entry, "newTag"),
+            digest: tree.get(entry, "digest"),
+        };
+        tree.split(PinFileKind::Kustomize, &parts, out);
     }
 }
 
@@ -491,15 +500,14 @@ fn helm(tree: &Tree<'_>, index: usize, depth: usize, out: &mut Vec<FoundReferenc
                     let image = tree.resolve(*value);
                     if tree.is_mapping(image) {
                         if let Some(repository) = tree.get(image, "repository") {
-                            tree.split(
-                                PinFileKind::Helm,
-                                tree.get(image, "registry"),
+                            let parts = Parts {
+                                registry: tree.get(image, "registry"),
                                 repository,
-                                Some(repository),
-                                tree.get(image, "tag"),
-                                tree.get(image, "digest"),
-                                out,
-                            );
+                                repository_field: Some(repository),
+                                tag: tree.get(image, "tag"),
+                                digest: tree.get(image, "digest"),
+                            };
+                            tree.split(PinFileKind::Helm, &parts, out);
                         }
                     } else if tree
                         .scalar(image)
