@@ -169,6 +169,11 @@ pub(super) fn references(text: &str) -> Result<Vec<FoundReference>, PinParseErro
         let mut started = false;
         let mut ended = true;
         for (offset, line) in physical.by_ref() {
+            // A byte-order mark is not part of the first instruction.
+            let (offset, line) = match line.strip_prefix('\u{feff}') {
+                Some(rest) if offset == 0 => (offset + '\u{feff}'.len_utf8(), rest),
+                _ => (offset, line),
+            };
             let content = line.trim_end_matches(['\n', '\r']);
             let trimmed = content.trim_start();
             if trimmed.is_empty() || trimmed.starts_with('#') {

@@ -323,7 +323,9 @@ impl<'a> Lines<'a> {
             .text
             .get(start..offset)
             .map_or(offset - start, |s| s.chars().count());
-        (index + 1, column + 1)
+        // A byte-order mark takes no column.
+        let bom = usize::from(start == 0 && offset > 0 && self.text.starts_with('\u{feff}'));
+        (index + 1, column + 1 - bom)
     }
 }
 

@@ -119,3 +119,53 @@ fn file_kinds_from_names() {
     assert_eq!(k("deploy/app.yaml"), Some(PinFileKind::Kubernetes));
     assert_eq!(k("README.md"), None);
 }
+
+#[test]
+fn dockerfile_bom_crlf_and_lowercase() {
+    let text = "\u{feff}from debian:12 as base\r\nFROM base\r\nfrom --platform=linux/arm64 alpine:3.20\r\n";
+    let found = found(PinFileKind::Dockerfile, text);
+    assert_eq!(found[0], (1, 6, s("debian:12"), Some(s("debian:12"))));
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(whole(PinFileKind::Dockerfile, text)[0], "debian:12");
+}
+
+#[test]
+fn kubernetes_needs_api_version_and_kind() {
+    let text = "containers:\n  - image: a:1\n---\napiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Pod\n    spec:\n      initContainers: [{name: x, image: b:2}]\n";
+    assert_eq!(
+        found(PinFileKind::Kubernetes, text),
+        [(10, 41, s("b:2"), Some(s("b:2")))]
+    );
+}
+
+#[test]
+fn split_references_and_their_fields() {
+    let text = "images:\n- name: python\n  newName: reg.io/golden/python3\n  newTag: \"3.11\"\n  digest: sha256:00\n";
+    let found = find_references(PinFileKind::Kustomize, text).unwrap();
+    assert_eq!(found[0].written, "reg.io/golden/python3:3.11@sha256:00");
+    let edits = pin_edits(
+        &found[0],
+        "reg.io/golden/python3",
+        "sha256:11",
+        Some("3.12"),
+        true,
+    )
+    .unwrap();
+    assert_eq!(
+        apply_edits(text, &edits).unwrap(),
+        "images:\n- name: python\n  newName: reg.io/golden/python3\n  newTag: \"3.12\"\n  digest: sha256:11\n"
+    );
+    let edits = pin_edits(&found[0], "other.io/x", "sha256:11", None, false).unwrap();
+    assert!(
+        apply_edits(text, &edits)
+            .unwrap()
+            .contains("newName: other.io/x\n")
+    );
+    let helm = "image:\n  registry: docker.io\n  repository: bitnami/redis\n  tag: 7.2\n";
+    let found = find_references(PinFileKind::Helm, helm).unwrap();
+    assert_eq!(found[0].written, "docker.io/bitnami/redis:7.2");
+    assert_eq!(
+        pin_edits(&found[0], "r.io/x", "sha256:11", None, false).unwrap_err(),
+        "no `digest` field to pin: add one"
+    );
+}
