@@ -141,7 +141,7 @@ fn collect(paths: &[PathBuf], errors: &mut Vec<StaleInputError>) -> Vec<(PathBuf
     let mut out = Vec::new();
     for path in paths {
         let display = path.display().to_string();
-        match std::fs::symlink_metadata(path) {
+        match fs_err::symlink_metadata(path) {
             Err(source) => errors.push(StaleInputError::Read {
                 path: display,
                 source,
@@ -193,7 +193,8 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, PinFileKind)>, errors: &mut Vec<Stal
 fn scan_file(
     path: &Path,
     kind: PinFileKind,
-) -> Result<(String, Vec<FoundReference>), StaleInputError> {
+    keep_text: bool,
+) -> Result<(Option<String>, Vec<FoundReference>), StaleInputError> {
     let display = path.display().to_string();
     let bytes = fs_err::read(path).map_err(|source| StaleInputError::Read {
         path: display.clone(),
@@ -215,13 +216,14 @@ fn scan_file(
         path: display,
         error,
     })?;
-    Ok((text, found))
+    Ok((keep_text.then_some(text), found))
 }
 
-/// Every file scanned on all cores, results in file order.
-fn scan_all(
-    files: &[(PathBuf, PinFileKind)],
-) -> Vec<Result<(String, Vec<FoundReference>), StaleInputError>> {
+type Scanned = Result<(Option<String>, Vec<FoundReference>), StaleInputError>;
+
+/// Every file scanned on all cores, results in file order; the text is kept
+/// only for `--fix`.
+fn scan_all(files: &[(PathBuf, PinFileKind)], keep_text: bool) -> Vec<Scanned> {
     let workers = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
         .min(8);
@@ -236,8 +238,7 @@ fn scan_all(
                         let Some((path, kind)) = files.get(index) else {
                             break;
                         };
-                        // Keep the text only where it may be rewritten.
-                        done.push((index, scan_file(path, *kind)));
+                        done.push((index, scan_file(path, *kind, keep_text)));
                     }
                     done
                 })
@@ -375,7 +376,7 @@ pub fn golden_stale(settings: &StaleSettings) -> Result<StaleReport, GoldenOpsEr
     let mut report = StaleReport::default();
     let files = collect(&settings.paths, &mut report.errors);
     report.files = files.len();
-    for ((path, _), result) in files.iter().zip(scan_all(&files)) {
+    for ((path, _), result) in files.iter().zip(scan_all(&files, settings.fix)) {
         let (text, found) = match result {
             Ok(scanned) => scanned,
             Err(error) => {
@@ -386,7 +387,7 @@ pub fn golden_stale(settings: &StaleSettings) -> Result<StaleReport, GoldenOpsEr
         let display = path.display().to_string();
         let mut judged: Vec<StaleReference> =
             found.iter().map(|f| catalog.judge(&display, f)).collect();
-        if settings.fix {
+        if let Some(text) = text {
             let mut edits = Vec::new();
             let mut fixed = Vec::new();
             for (index, (f, j)) in found.iter().zip(judged.iter_mut()).enumerate() {
