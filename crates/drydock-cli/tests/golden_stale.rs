@@ -6,6 +6,7 @@
 //! test copies the tree and swaps each for the digest of the image it
 //! submitted. Digests are all 64 hex digits, so positions do not move.
 use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -697,7 +698,10 @@ fn every_reference_judged_and_fixed_in_place() {
     );
     assert_eq!(table.status.code(), Some(1));
 
-    // --fix: exactly these spans change, everything else stays byte for byte.
+    // --fix: exactly these spans change, everything else stays byte for byte
+    // (and the file keeps its mode).
+    let compose = root.join("docker-compose.yml");
+    std::fs::set_permissions(&compose, std::fs::Permissions::from_mode(0o640)).unwrap();
     let fixed = drydock(
         &catalog.store,
         now,
@@ -841,6 +845,10 @@ fn every_reference_judged_and_fixed_in_place() {
     for (file, text) in &want {
         assert_eq!(&got[file], text, "{file}");
     }
+    assert_eq!(
+        std::fs::metadata(&compose).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
     let report: Value = serde_json::from_slice(&fixed.stdout).unwrap();
     let unfixed: Vec<(&str, &str)> = report
         .as_array()
