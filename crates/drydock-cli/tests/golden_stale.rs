@@ -8,10 +8,11 @@
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 
-use drydock_test::{Blob, OciImage, RawTar};
-use serde_json::{Value, json};
+use golden_support::{drydock, image, ok};
+use serde_json::Value;
+
+mod golden_support;
 
 const PYTHON: &str = "registry.example.com:5000/golden/python3";
 const NODE: &str = "ghcr.io/acme/golden/node";
@@ -20,45 +21,6 @@ fn fixtures(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
-}
-
-fn drydock(store: &str, now: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_drydock"))
-        .args(args)
-        .env("DRYDOCK_STORE", store)
-        .env("DRYDOCK_NOW", now)
-        .env("DRYDOCK_DB_DIR", "/nonexistent/db")
-        .env("DOCKER_CONFIG", "/nonexistent")
-        .stdin(Stdio::null())
-        .output()
-        .expect("spawn drydock")
-}
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// A small non-root image whose content (so digest) differs by `marker`.
-fn image(dir: &Path, marker: &str) -> String {
-    let layer = RawTar::new()
-        .dir("etc")
-        .file("etc/passwd", "nonroot:x:65532:65532::/:/sbin/nologin\n")
-        .file("etc/marker", marker)
-        .finish();
-    let path = dir.join(marker);
-    OciImage::new()
-        .runtime_config(json!({"User": "65532"}))
-        .created("2026-01-01T00:00:00Z")
-        .layer(Blob::tar(layer))
-        .write(&path);
-    format!("oci-dir:{}", path.display())
 }
 
 struct Catalog {

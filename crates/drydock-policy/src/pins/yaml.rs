@@ -413,11 +413,11 @@ pub(super) fn references(
                 if kind_name == "Kustomization" {
                     kustomize(&tree, root, &mut out);
                 } else {
-                    pod_templates(&tree, root, 0, &mut out);
+                    pod_templates(&tree, root, &mut out);
                 }
             }
             PinFileKind::Kustomize => kustomize(&tree, root, &mut out),
-            PinFileKind::Helm => helm(&tree, root, 0, &mut out),
+            PinFileKind::Helm => helm(&tree, root, &mut out),
             PinFileKind::Compose => {
                 if let Some(services) = tree.get(root, "services") {
                     for (_, service) in tree.entries(services) {
@@ -435,35 +435,41 @@ pub(super) fn references(
     Ok(out)
 }
 
-/// Every container list under a Kubernetes object, wherever its pod spec sits.
-fn pod_templates(tree: &Tree<'_>, index: usize, depth: usize, out: &mut Vec<FoundReference>) {
+/// Every mapping entry under `index` (aliases are not walked into: their
+/// anchored node is visited where it is written).
+fn each_entry(tree: &Tree<'_>, index: usize, depth: usize, visit: &mut dyn FnMut(&str, usize)) {
     if depth > 600 {
         return;
     }
     match tree.node(index) {
         Some(Node::Mapping(entries)) => {
             for (key, value) in entries {
-                let key = tree.scalar(*key);
-                if matches!(
-                    key,
-                    Some("containers" | "initContainers" | "ephemeralContainers")
-                ) {
-                    for container in tree.items(*value) {
-                        if let Some(image) = tree.get(container, "image") {
-                            tree.whole(PinFileKind::Kubernetes, image, "", Variables::Opaque, out);
-                        }
-                    }
+                if let Some(key) = tree.scalar(*key) {
+                    visit(key, *value);
                 }
-                pod_templates(tree, *value, depth + 1, out);
+                each_entry(tree, *value, depth + 1, visit);
             }
         }
         Some(Node::Sequence(items)) => {
             for item in items {
-                pod_templates(tree, *item, depth + 1, out);
+                each_entry(tree, *item, depth + 1, visit);
             }
         }
         _ => {}
     }
+}
+
+/// Every container list under a Kubernetes object, wherever its pod spec sits.
+fn pod_templates(tree: &Tree<'_>, root: usize, out: &mut Vec<FoundReference>) {
+    each_entry(tree, root, 0, &mut |key, value| {
+        if matches!(key, "containers" | "initContainers" | "ephemeralContainers") {
+            for container in tree.items(value) {
+                if let Some(image) = tree.get(container, "image") {
+                    tree.whole(PinFileKind::Kubernetes, image, "", Variables::Opaque, out);
+                }
+            }
+        }
+    });
 }
 
 fn kustomize(tree: &Tree<'_>, root: usize, out: &mut Vec<FoundReference>) {
@@ -489,64 +495,60 @@ fn kustomize(tree: &Tree<'_>, root: usize, out: &mut Vec<FoundReference>) {
 
 /// Helm values: any `image:` key, as a map with `repository` (and
 /// `registry`, `tag`, `digest`) or as a string.
-fn helm(tree: &Tree<'_>, index: usize, depth: usize, out: &mut Vec<FoundReference>) {
-    if depth > 600 {
-        return;
-    }
-    match tree.node(index) {
-        Some(Node::Mapping(entries)) => {
-            for (key, value) in entries {
-                if tree.scalar(*key) == Some("image") {
-                    let image = tree.resolve(*value);
-                    if tree.is_mapping(image) {
-                        if let Some(repository) = tree.get(image, "repository") {
-                            let parts = Parts {
-                                registry: tree.get(image, "registry"),
-                                repository,
-                                repository_field: Some(repository),
-                                tag: tree.get(image, "tag"),
-                                digest: tree.get(image, "digest"),
-                            };
-                            tree.split(PinFileKind::Helm, &parts, out);
-                        }
-                    } else if tree
-                        .scalar(image)
-                        .is_some_and(|s| looks_like_reference(s.trim()))
-                    {
-                        tree.whole(PinFileKind::Helm, image, "", Variables::Opaque, out);
-                    }
-                }
-                helm(tree, *value, depth + 1, out);
-            }
+fn helm(tree: &Tree<'_>, root: usize, out: &mut Vec<FoundReference>) {
+    each_entry(tree, root, 0, &mut |key, value| {
+        if key != "image" {
+            return;
         }
-        Some(Node::Sequence(items)) => {
-            for item in items {
-                helm(tree, *item, depth + 1, out);
+        let image = tree.resolve(value);
+        if tree.is_mapping(image) {
+            if let Some(repository) = tree.get(image, "repository") {
+                let parts = Parts {
+                    registry: tree.get(image, "registry"),
+                    repository,
+                    repository_field: Some(repository),
+                    tag: tree.get(image, "tag"),
+                    digest: tree.get(image, "digest"),
+                };
+                tree.split(PinFileKind::Helm, &parts, out);
             }
+        } else if tree
+            .scalar(image)
+            .is_some_and(|s| looks_like_reference(s.trim()))
+        {
+            tree.whole(PinFileKind::Helm, image, "", Variables::Opaque, out);
         }
-        _ => {}
+    });
+}
+
+/// A reference written as a string, or as a map holding it under `key`
+/// (GitHub `container: {image: …}`, GitLab `image: {name: …}`).
+fn string_or_map(
+    tree: &Tree<'_>,
+    kind: PinFileKind,
+    value: usize,
+    key: &str,
+    out: &mut Vec<FoundReference>,
+) {
+    if tree.is_mapping(value) {
+        if let Some(image) = tree.get(value, key) {
+            tree.whole(kind, image, "", Variables::Opaque, out);
+        }
+    } else {
+        tree.whole(kind, value, "", Variables::Opaque, out);
     }
 }
 
 fn github(tree: &Tree<'_>, root: usize, out: &mut Vec<FoundReference>) {
     let kind = PinFileKind::GithubActions;
-    let string_or_image = |value: usize, out: &mut Vec<FoundReference>| {
-        if tree.is_mapping(value) {
-            if let Some(image) = tree.get(value, "image") {
-                tree.whole(kind, image, "", Variables::Opaque, out);
-            }
-        } else {
-            tree.whole(kind, value, "", Variables::Opaque, out);
-        }
-    };
     if let Some(jobs) = tree.get(root, "jobs") {
         for (_, job) in tree.entries(jobs) {
             if let Some(container) = tree.get(job, "container") {
-                string_or_image(container, out);
+                string_or_map(tree, kind, container, "image", out);
             }
             if let Some(services) = tree.get(job, "services") {
                 for (_, service) in tree.entries(services) {
-                    string_or_image(service, out);
+                    string_or_map(tree, kind, service, "image", out);
                 }
             }
             if let Some(steps) = tree.get(job, "steps") {
@@ -589,13 +591,7 @@ const GITLAB_KEYWORDS: &[&str] = &[
 fn gitlab(tree: &Tree<'_>, root: usize, out: &mut Vec<FoundReference>) {
     let kind = PinFileKind::GitlabCi;
     let image = |value: usize, out: &mut Vec<FoundReference>| {
-        if tree.is_mapping(value) {
-            if let Some(name) = tree.get(value, "name") {
-                tree.whole(kind, name, "", Variables::Opaque, out);
-            }
-        } else {
-            tree.whole(kind, value, "", Variables::Opaque, out);
-        }
+        string_or_map(tree, kind, value, "name", out);
     };
     let services = |value: usize, out: &mut Vec<FoundReference>| {
         for service in tree.items(value) {
