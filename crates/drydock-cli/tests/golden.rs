@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use drydock_test::{REGISTRY, Registry, RegistryConfig, missing, require_tools};
-use golden_support::{drydock, image, ok};
+use golden_support::{drydock, image, ok, submitted_digest};
 use serde_json::{Value, json};
 
 mod golden_support;
@@ -105,15 +105,7 @@ fn lifecycle_in_a_real_registry_with_a_verifiable_audit_chain() {
                 "ci",
             ],
         ));
-        let digest = out
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .trim_end_matches(':')
-            .rsplit('@')
-            .next()
-            .unwrap()
-            .to_owned();
+        let digest = submitted_digest(&out);
         assert!(out.ends_with("candidate (policy incomplete)\n"), "{out}");
         digests.push(digest);
     }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
-use golden_support::{drydock, image, ok};
+use golden_support::{drydock, image, ok, submitted_digest};
 use serde_json::Value;
 
 mod golden_support;
@@ -59,15 +59,7 @@ fn catalog(dir: &Path) -> Catalog {
                 "ci",
             ],
         ));
-        let digest = out
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .trim_end_matches(':')
-            .rsplit('@')
-            .next()
-            .unwrap()
-            .to_owned();
+        let digest = submitted_digest(&out);
         digests.insert(letter, digest);
     }
     let step = |now: &str, verb: &str, line: &str, letter: char, extra: &[&str]| {

@@ -45,3 +45,15 @@ pub(crate) fn image(dir: &Path, marker: &str) -> String {
         .write(&path);
     format!("oci-dir:{}", path.display())
 }
+
+/// The digest `golden submit` printed (`LINE@sha256:…: candidate …`).
+pub(crate) fn submitted_digest(out: &str) -> String {
+    out.split_whitespace()
+        .next()
+        .unwrap()
+        .trim_end_matches(':')
+        .rsplit('@')
+        .next()
+        .unwrap()
+        .to_owned()
+}
