@@ -221,7 +221,7 @@ fn fleet_remediate_patches_pushes_and_resolves_once_deployed() {
     common.push("--allow-stale-release");
 
     // Dry run: says what it would do, pushes and records nothing.
-    let mut dry: Vec<&str> = common.to_vec();
+    let mut dry: Vec<&str> = common.clone();
     dry.push("--dry-run");
     let report = env.json(T1 + DAY / 2, &dry);
     let images = report["images"].as_array().unwrap();
@@ -236,7 +236,7 @@ fn fleet_remediate_patches_pushes_and_resolves_once_deployed() {
     );
     assert_eq!(tags(&format!("docker://{to}/base/debian")), None);
 
-    let mut signed: Vec<&str> = common.to_vec();
+    let mut signed: Vec<&str> = common.clone();
     signed.extend(["--key", key.to_str().unwrap()]);
     let report = env.json(T1 + DAY, &signed);
     let images = report["images"].as_array().unwrap();

@@ -4,52 +4,13 @@
 //! enforcement with a fixed clock, and the audit chain (a row edited in the
 //! SQLite file is caught and named).
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 
-use drydock_test::{
-    Blob, OciImage, REGISTRY, RawTar, Registry, RegistryConfig, missing, require_tools,
-};
+use drydock_test::{REGISTRY, Registry, RegistryConfig, missing, require_tools};
+use golden_support::{drydock, image, ok, submitted_digest};
 use serde_json::{Value, json};
 
-fn drydock(store: &str, now: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_drydock"))
-        .args(args)
-        .env("DRYDOCK_STORE", store)
-        .env("DRYDOCK_NOW", now)
-        .env("DRYDOCK_PASSWORD", "")
-        .env("DRYDOCK_DB_DIR", "/nonexistent/db")
-        .env("DOCKER_CONFIG", "/nonexistent")
-        .stdin(Stdio::null())
-        .output()
-        .expect("spawn drydock")
-}
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// A non-root, shell-less image whose content differs by `marker`.
-fn image(dir: &Path, marker: &str) -> String {
-    let layer = RawTar::new()
-        .dir("etc")
-        .file("etc/passwd", "nonroot:x:65532:65532::/:/sbin/nologin\n")
-        .file("etc/marker", marker)
-        .finish();
-    let path = dir.join(marker);
-    OciImage::new()
-        .runtime_config(json!({"User": "65532"}))
-        .created("2026-01-01T00:00:00Z")
-        .layer(Blob::tar(layer))
-        .write(&path);
-    format!("oci-dir:{}", path.display())
-}
+mod golden_support;
 
 fn tags(host: &str, repository: &str) -> Vec<String> {
     let output = Command::new("skopeo")
@@ -170,15 +131,7 @@ fn lifecycle(store: &str, tamper: impl Fn(&str)) {
                 "ci",
             ],
         ));
-        let digest = out
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .trim_end_matches(':')
-            .rsplit('@')
-            .next()
-            .unwrap()
-            .to_owned();
+        let digest = submitted_digest(&out);
         assert!(out.ends_with("candidate (policy incomplete)\n"), "{out}");
         digests.push(digest);
     }

@@ -13,6 +13,7 @@ mod registry;
 mod sbom;
 mod scan;
 mod sign;
+mod stale;
 mod time;
 
 pub use build::{
@@ -45,5 +46,8 @@ pub use scan::{ScanError, ScanOutcome, ScanSettings, resolve_db_dir, scan};
 pub use sign::{
     AttestSettings, SignSettings, SignatureError, SignatureFormat, Signed, Verified, VerifyReport,
     VerifySettings, attest, predicate_type_uri, sign, verify, verify_attestation,
+};
+pub use stale::{
+    StaleInputError, StaleReference, StaleReport, StaleSettings, Verdict, golden_stale,
 };
 pub use time::created_timestamp;

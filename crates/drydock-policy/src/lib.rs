@@ -17,6 +17,7 @@
 
 mod config;
 mod output;
+pub mod pins;
 mod rules;
 mod visitor;
 

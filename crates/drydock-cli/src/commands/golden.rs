@@ -115,6 +115,17 @@ enum GoldenCommand {
     },
     /// One line, or one version (LINE@DIGEST), as JSON
     Show { target: String },
+    /// Image references in Dockerfiles, Kubernetes, Kustomize, Helm, Compose, GitHub Actions and GitLab CI files, judged against the catalog (exit 1 when a retired image is referenced, 2 when a file cannot be read)
+    Stale {
+        /// Files or directories (searched recursively)
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        #[arg(short, long, value_enum, default_value = "table")]
+        format: Format,
+        /// Pin stale references (deprecated, retired, floating) to their line's current version, in place
+        #[arg(long)]
+        fix: bool,
+    },
     /// The audit log; --verify proves the hash chain (exit 1 when broken)
     Log {
         #[arg(long)]
@@ -298,6 +309,16 @@ pub(crate) fn run(args: GoldenArgs) -> anyhow::Result<ExitCode> {
             }
             println!("{}", serde_json::to_string_pretty(&versions)?);
         }
+        GoldenCommand::Stale { paths, format, fix } => {
+            return stale(
+                &drydock_ops::StaleSettings {
+                    fleet: fleet.clone(),
+                    paths,
+                    fix,
+                },
+                format,
+            );
+        }
         GoldenCommand::Log { verify, format } => {
             let (entries, verdict) = drydock_ops::golden_log(&fleet)?;
             crate::output::emit(None, |out| {
@@ -340,4 +361,87 @@ pub(crate) fn run(args: GoldenArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn stale_table(report: &drydock_ops::StaleReport, out: &mut dyn Write) -> std::io::Result<()> {
+    for reference in &report.references {
+        let mut verdict = reference.verdict.as_str().to_owned();
+        if let Some(since) = &reference.since {
+            verdict = format!("{verdict} since {since}");
+        }
+        if let Some(state) = reference.tag_state {
+            verdict = format!("{verdict} (tag of a {} version)", state.as_str());
+        }
+        let mut line = format!(
+            "{}:{}:{}\t{}\t{}\t{}",
+            reference.file,
+            reference.line,
+            reference.column,
+            reference.kind.as_str(),
+            verdict,
+            reference.written
+        );
+        if let Some(pin) = &reference.suggested
+            && !matches!(reference.verdict, drydock_ops::Verdict::Current)
+        {
+            line.push_str(if reference.fixed {
+                "\tpinned to "
+            } else {
+                "\tpin: "
+            });
+            line.push_str(pin);
+        }
+        if let Some(why) = &reference.unfixed {
+            line = format!("{line} (not fixed: {why})");
+        }
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+fn stale(settings: &drydock_ops::StaleSettings, format: Format) -> anyhow::Result<ExitCode> {
+    let report = drydock_ops::golden_stale(settings)?;
+    crate::output::emit(None, |out| {
+        if format == Format::Json {
+            serde_json::to_writer_pretty(&mut *out, &report.references)?;
+            out.write_all(b"\n")?;
+        } else {
+            stale_table(&report, out)?;
+        }
+        Ok(())
+    })?;
+    let retired = report.retired();
+    eprintln!(
+        "drydock: {} references in {} files, {} retired{}",
+        report.references.len(),
+        report.files,
+        retired,
+        if settings.fix {
+            format!(", {} files pinned", report.fixed_files.len())
+        } else {
+            String::new()
+        }
+    );
+    for error in &report.errors {
+        eprintln!("drydock: {}", error_chain(error));
+    }
+    Ok(if !report.errors.is_empty() {
+        ExitCode::from(2)
+    } else if retired > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The error and its causes on one line.
+fn error_chain(error: &drydock_ops::StaleInputError) -> String {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
 }
