@@ -78,6 +78,12 @@ CREATE INDEX deliveries_due ON deliveries (target, state, next_attempt);
 ",
     // 3: the golden-image catalog and its audit log.
     crate::golden::MIGRATION,
+    // 4: `drydock serve`: where images run, vulnerabilities by id, the trend.
+    "
+CREATE INDEX sightings_place ON sightings (kind, cluster, namespace);
+CREATE INDEX matches_vuln ON matches (vuln_id);
+CREATE INDEX events_kind_time ON events (kind, time);
+",
 ];
 
 /// The newest schema version this build knows.
