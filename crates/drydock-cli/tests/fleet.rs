@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use drydock_test::{
-    Blob, OciImage, Postgres, REGISTRY, RawTar, Registry, RegistryConfig, debian_fixture, missing,
-    require_tools, workspace_root,
+    Postgres, REGISTRY, Registry, RegistryConfig, debian_fixture, layout_digest, missing,
+    python_image, require_tools, skopeo_copy, workspace_root,
 };
 use serde_json::Value;
 
@@ -63,41 +63,6 @@ fn prerequisites() -> bool {
     require_tools(&["skopeo"])
 }
 
-/// An application image: a Python site-packages layer with these
-/// distributions' real metadata (`Name`, `Version`), over a small base.
-fn python_image(dir: &Path, packages: &[(&str, &str)]) -> PathBuf {
-    let mut base = RawTar::new()
-        .dir("etc")
-        .file("etc/os-release", "ID=drydock-test\nNAME=\"test base\"\n");
-    base = base.dir("usr").dir("usr/lib").dir("usr/lib/python3.11");
-    let mut app = RawTar::new().dir("usr/lib/python3.11/site-packages");
-    for (name, version) in packages {
-        let info = format!("usr/lib/python3.11/site-packages/{name}-{version}.dist-info");
-        app = app.dir(&info).file(
-            format!("{info}/METADATA"),
-            format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: {name}\n"),
-        );
-    }
-    let image = OciImage::new()
-        .layer(Blob::tar_gzip(&base.finish()))
-        .layer(Blob::tar_gzip(&app.finish()));
-    image.write(dir);
-    dir.to_owned()
-}
-
-fn skopeo_copy(from: &str, to: &str) {
-    let out = Command::new("skopeo")
-        .args(["copy", "--quiet", "--dest-tls-verify=false", from, to])
-        .stdin(Stdio::null())
-        .output()
-        .expect("skopeo");
-    assert!(
-        out.status.success(),
-        "skopeo copy {from} {to}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn skopeo_delete(reference: &str) {
     let out = Command::new("skopeo")
         .args(["delete", "--tls-verify=false", reference])
@@ -109,16 +74,6 @@ fn skopeo_delete(reference: &str) {
         "skopeo delete {reference}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn digest_of(layout: &Path) -> String {
-    let index: Value =
-        serde_json::from_slice(&std::fs::read(layout.join("index.json")).expect("index"))
-            .expect("json");
-    index["manifests"][0]["digest"]
-        .as_str()
-        .expect("digest")
-        .to_owned()
 }
 
 fn blob_requests(registry: &Registry) -> usize {
@@ -209,8 +164,8 @@ fn lifecycle(store: String) -> Option<BTreeMap<&'static str, Value>> {
         &work.path().join("app-new"),
         &[("urllib3", "2.2.3"), ("Jinja2", "2.11.2")],
     );
-    let old_digest = digest_of(&app_old);
-    let new_digest = digest_of(&app_new);
+    let old_digest = layout_digest(&app_old);
+    let new_digest = layout_digest(&app_new);
     let debian_layout = debian.dir.join("oci-gzip");
     for tag in ["12", "bookworm", "latest"] {
         skopeo_copy(
@@ -484,7 +439,7 @@ fn unreachable_registry_fails_one_source_keeps_the_rest() {
         &format!("oci:{}", bad.display()),
         &format!("docker://{host}/team/bad:1"),
     );
-    let bad_digest = digest_of(&bad);
+    let bad_digest = layout_digest(&bad);
     // Corrupt the stored layer in the registry's own storage.
     let data = registry
         .dir
@@ -543,7 +498,7 @@ fn unreachable_registry_fails_one_source_keeps_the_rest() {
         })
         .collect();
     assert_eq!(
-        statuses.get(&digest_of(&app)).map(String::as_str),
+        statuses.get(&layout_digest(&app)).map(String::as_str),
         Some("analysed")
     );
     assert_eq!(
@@ -580,7 +535,7 @@ fn cluster_inventory_pulls_from_the_registry_pods_name() {
     let registry = Registry::start(&RegistryConfig::default());
     let host = registry.host();
     let app = python_image(&work.path().join("app"), &[("urllib3", "1.26.4")]);
-    let digest = digest_of(&app);
+    let digest = layout_digest(&app);
     skopeo_copy(
         &format!("oci:{}", app.display()),
         &format!("docker://{host}/team/app:1.0"),

@@ -112,7 +112,9 @@ fn decode_cursor(text: &str) -> Result<String, ApiError> {
         .decode(text)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(|| ApiError::BadRequest("`cursor` is not a cursor this API returned".to_owned()))
+        .ok_or_else(|| {
+            ApiError::BadRequest("`cursor` is not a cursor this API returned".to_owned())
+        })
 }
 
 pub(crate) fn finding_cursor(args: &Args) -> Result<Option<FindingCursor>, ApiError> {
@@ -188,11 +190,13 @@ async fn openapi() -> Response {
 fn check_digest(digest: &str) -> Result<(), ApiError> {
     let ok = digest.split_once(':').is_some_and(|(algorithm, hex)| {
         !algorithm.is_empty()
-            && algorithm
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '.' | '_' | '-'))
+            && algorithm.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '.' | '_' | '-')
+            })
             && hex.len() >= 32
-            && hex.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+            && hex
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
     });
     if ok {
         Ok(())
@@ -294,8 +298,7 @@ pub(crate) async fn package_list(
     let q = q.map(|q| q.to_lowercase());
     let mut out = Vec::new();
     for package in drydock_sbom::sorted_packages(&sbom.packages) {
-        if q
-            .as_deref()
+        if q.as_deref()
             .is_some_and(|q| !package.name.to_lowercase().contains(q))
         {
             continue;
@@ -323,7 +326,9 @@ async fn sbom(
 ) -> Result<Response, ApiError> {
     check_digest(&digest)?;
     let args = Args::new(query);
-    let format = args.text("format").unwrap_or_else(|| "cyclonedx-json".to_owned());
+    let format = args
+        .text("format")
+        .unwrap_or_else(|| "cyclonedx-json".to_owned());
     let (content_type, extension) = match format.as_str() {
         "cyclonedx-json" => ("application/vnd.cyclonedx+json", "cdx.json"),
         "spdx-json" => ("application/spdx+json", "spdx.json"),
@@ -448,7 +453,11 @@ pub(crate) fn csv_line(fields: &[String]) -> String {
             line.push(',');
         }
         let mut field = field.clone();
-        if field.starts_with(['=', '+', '@']) || (field.starts_with('-') && field.len() > 1 && !field[1..].starts_with(|c: char| c.is_ascii_digit())) {
+        if field.starts_with(['=', '+', '@'])
+            || (field.starts_with('-')
+                && field.len() > 1
+                && !field[1..].starts_with(|c: char| c.is_ascii_digit()))
+        {
             field.insert(0, '\'');
         }
         if field.contains([',', '"', '\n', '\r']) {
@@ -483,7 +492,14 @@ pub(crate) async fn vulnerability_page(
     filter: FindingFilter,
     offset: usize,
     limit: usize,
-) -> Result<(Vec<drydock_store::VulnerabilitySummary>, i64, Option<String>), ApiError> {
+) -> Result<
+    (
+        Vec<drydock_store::VulnerabilitySummary>,
+        i64,
+        Option<String>,
+    ),
+    ApiError,
+> {
     let (mut rows, total) = state
         .store(move |store| store.vulnerability_summaries(&filter, offset, limit + 1))
         .await?;
@@ -505,8 +521,7 @@ async fn vulnerabilities(
     let offset = offset_cursor(&args)?;
     let (rows, total, next) = vulnerability_page(&state, filter, offset, limit).await?;
     if csv {
-        let mut out =
-            String::from("id,severity,kev,epss,fixable,images,findings,packages\r\n");
+        let mut out = String::from("id,severity,kev,epss,fixable,images,findings,packages\r\n");
         for row in &rows {
             out.push_str(&csv_line(&[
                 row.id.clone(),
@@ -555,7 +570,14 @@ pub(crate) async fn vulnerability_detail(state: &Shared, id: String) -> Result<V
     };
     let mut advisory: Value = serde_json::from_str(&first.detail).unwrap_or_default();
     if let Some(object) = advisory.as_object_mut() {
-        for key in ["package", "matched_via", "records", "state", "fixed_versions", "suppressed"] {
+        for key in [
+            "package",
+            "matched_via",
+            "records",
+            "state",
+            "fixed_versions",
+            "suppressed",
+        ] {
             object.remove(key);
         }
     }
@@ -642,8 +664,10 @@ pub(crate) async fn vulnerability_detail(state: &Shared, id: String) -> Result<V
 }
 
 /// `cluster → namespace → (workload kind, name) → pod → containers`.
-pub(crate) type Tree =
-    BTreeMap<String, BTreeMap<String, BTreeMap<(String, String), BTreeMap<String, Vec<Placement>>>>>;
+pub(crate) type Tree = BTreeMap<
+    String,
+    BTreeMap<String, BTreeMap<(String, String), BTreeMap<String, Vec<Placement>>>>,
+>;
 
 pub(crate) fn tree(placements: Vec<Placement>) -> Tree {
     let mut tree: Tree = BTreeMap::new();
@@ -774,7 +798,8 @@ async fn events(Extract(state): Extract<Shared>, query: Params) -> Result<Respon
         .await?;
     let next = (rows.len() > limit).then(|| {
         rows.truncate(limit);
-        rows.last().map(|e| encode_cursor(&format!("seq:{}", e.seq)))
+        rows.last()
+            .map(|e| encode_cursor(&format!("seq:{}", e.seq)))
     });
     json(&json!({ "events": rows, "next_cursor": next.flatten() }))
 }

@@ -12,6 +12,7 @@ use crate::http::{COOKIE, Shared, redirect, typed};
 
 const STYLE: &str = include_str!("../assets/style.css");
 const SCRIPT: &str = include_str!("../assets/app.js");
+const ICON: &str = include_str!("../assets/favicon.svg");
 
 pub(crate) fn open_routes() -> Router<Shared> {
     Router::new()
@@ -19,10 +20,23 @@ pub(crate) fn open_routes() -> Router<Shared> {
         .route("/logout", axum::routing::post(logout))
         .route("/static/style.css", get(style))
         .route("/static/app.js", get(script))
+        .route("/favicon.ico", get(icon))
+        .route("/static/favicon.svg", get(icon))
 }
 
 pub(crate) fn routes() -> Router<Shared> {
     Router::new()
+        .route("/", get(crate::pages::overview))
+        .route("/clusters", get(crate::pages::clusters))
+        .route("/clusters/{cluster}", get(crate::pages::cluster))
+        .route(
+            "/clusters/{cluster}/{namespace}",
+            get(crate::pages::namespace),
+        )
+        .route("/images", get(crate::pages::images))
+        .route("/images/{digest}", get(crate::pages::image))
+        .route("/vulnerabilities", get(crate::pages::vulnerabilities))
+        .route("/vulnerabilities/{id}", get(crate::pages::vulnerability))
 }
 
 /// Percent-encodes everything but unreserved characters (RFC 3986).
@@ -51,6 +65,10 @@ async fn style() -> Response {
     cached("text/css; charset=utf-8", STYLE)
 }
 
+async fn icon() -> Response {
+    cached("image/svg+xml", ICON)
+}
+
 async fn script() -> Response {
     cached("text/javascript; charset=utf-8", SCRIPT)
 }
@@ -70,6 +88,7 @@ pub(crate) fn page(title: &str, current: &str, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · drydock" }
+                link rel="icon" href="/static/favicon.svg" type="image/svg+xml";
                 link rel="stylesheet" href="/static/style.css";
                 script src="/static/app.js" defer {}
             }
@@ -92,12 +111,17 @@ pub(crate) fn page(title: &str, current: &str, body: Markup) -> Markup {
                     }
                 }
                 main #main { (body) }
+                footer {
+                    form method="post" action="/logout" {
+                        button.link type="submit" { "Log out" }
+                    }
+                }
             }
         }
     }
 }
 
-fn html_response(markup: Markup) -> Response {
+pub(crate) fn html_response(markup: Markup) -> Response {
     typed("text/html; charset=utf-8", markup.into_string())
 }
 
@@ -126,6 +150,7 @@ async fn login_page(Query(query): Query<LoginQuery>) -> Response {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { "Log in · drydock" }
+                link rel="icon" href="/static/favicon.svg" type="image/svg+xml";
                 link rel="stylesheet" href="/static/style.css";
             }
             body {

@@ -171,7 +171,11 @@ pub(crate) fn presented_token(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Every route but the health checks, the login page and the static files.
-async fn authenticate(Extract(state): Extract<Shared>, mut request: Request, next: Next) -> Response {
+async fn authenticate(
+    Extract(state): Extract<Shared>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let granted = match &state.tokens {
         None => Some(Scope::Admin),
         Some(tokens) => presented_token(request.headers()).and_then(|t| tokens.check(&t)),
@@ -185,7 +189,10 @@ async fn authenticate(Extract(state): Extract<Shared>, mut request: Request, nex
                 .path_and_query()
                 .map_or("/", |p| p.as_str())
                 .to_owned();
-            return redirect(&format!("/login?next={}", crate::dashboard::url_encode(&target)));
+            return redirect(&format!(
+                "/login?next={}",
+                crate::dashboard::url_encode(&target)
+            ));
         }
         return ApiError::Unauthorized.into_response();
     };
@@ -228,7 +235,10 @@ async fn headers(Extract(state): Extract<Shared>, request: Request, next: Next) 
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

@@ -14,11 +14,12 @@ use std::sync::Arc;
 
 use drydock_store::{Deadlines, StoreUrl};
 
-pub mod auth;
 mod api;
+pub mod auth;
 mod dashboard;
 mod http;
 pub mod openapi;
+mod pages;
 mod pool;
 mod tls;
 

@@ -64,17 +64,37 @@ fn operation(
 
 fn filters() -> Vec<Value> {
     vec![
-        query("vuln", "A vulnerability id or alias (CVE, GHSA, DSA, …), case-insensitive", string()),
+        query(
+            "vuln",
+            "A vulnerability id or alias (CVE, GHSA, DSA, …), case-insensitive",
+            string(),
+        ),
         query(
             "severity",
             "At or above this severity",
             json!({ "type": "string", "enum": ["negligible", "low", "medium", "high", "critical"] }),
         ),
-        query("kev", "Only vulnerabilities in the CISA KEV catalog", boolean()),
+        query(
+            "kev",
+            "Only vulnerabilities in the CISA KEV catalog",
+            boolean(),
+        ),
         query("fixable", "Only findings with a fixed version", boolean()),
-        query("cluster", "Only images running in this Kubernetes cluster", string()),
-        query("namespace", "Only images running in this namespace", string()),
-        query("image", "An image digest, reference or repository", string()),
+        query(
+            "cluster",
+            "Only images running in this Kubernetes cluster",
+            string(),
+        ),
+        query(
+            "namespace",
+            "Only images running in this namespace",
+            string(),
+        ),
+        query(
+            "image",
+            "An image digest, reference or repository",
+            string(),
+        ),
         query("package", "A package name", string()),
         query(
             "q",
@@ -225,9 +245,7 @@ pub fn document() -> Value {
         string(),
     )];
     events_params.extend(paging(1000));
-    let error_response = |description: &str| {
-        json!({ "description": description, "content": { "application/json": { "schema": reference("Error") } } })
-    };
+    let error_response = |description: &str| json!({ "description": description, "content": { "application/json": { "schema": reference("Error") } } });
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -247,7 +265,7 @@ pub fn document() -> Value {
                 vec![digest_param()], json_body("The image", reference("Image")), &["400", "401", "404"]),
             "/api/v1/images/{digest}/packages": operation(
                 "listImagePackages", "The packages of an image's stored SBOM",
-                vec![digest_param(), query("q", "A substring of the package name", string()), query("kind", "A package kind (deb, python, npm, …)", string())],
+                vec![digest_param(), query("q", "A substring of the package name", string()), query("kind", "A package kind (deb, pypi, npm, …)", string())],
                 json_body("Packages", json!({ "type": "object", "required": ["packages"], "properties": { "packages": { "type": "array", "items": { "type": "object" } } } })),
                 &["400", "401", "404"]),
             "/api/v1/images/{digest}/sbom": operation(

@@ -12,6 +12,7 @@
 )]
 
 mod debian;
+mod fleet;
 mod kube;
 mod oci;
 mod postgres;
@@ -24,6 +25,7 @@ use std::process::Command;
 
 pub use debian::fixture_cache;
 pub use debian::{DebianFixture, DpkgEntry, debian_fixture};
+pub use fleet::{layout_digest, python_image, skopeo_copy};
 pub use kube::{
     FakeApiServer, FakeContainer, FakeOptions, KUBE_LIMITED_TOKEN, KUBE_LIST_RESOURCE_VERSION,
     KUBE_TOKEN, KubeObjects, KubePki, RecordedRequest, RequestAuth, fake_digest, kubectl,
