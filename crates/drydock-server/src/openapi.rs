@@ -62,6 +62,19 @@ fn operation(
     }})
 }
 
+/// `links` on an operation's 200 response: `operationId` → `{param: expression}`.
+fn with_links(mut path_item: Value, links: &[(&str, &str, &str)]) -> Value {
+    let mut map = serde_json::Map::new();
+    for (operation, parameter, expression) in links {
+        map.insert(
+            (*operation).to_owned(),
+            json!({ "operationId": operation, "parameters": { (*parameter): expression } }),
+        );
+    }
+    path_item["get"]["responses"]["200"]["links"] = Value::Object(map);
+    path_item
+}
+
 fn filters() -> Vec<Value> {
     vec![
         query(
@@ -257,9 +270,14 @@ pub fn document() -> Value {
         "servers": [{ "url": "/" }],
         "security": [{ "bearer": [] }, { "cookie": [] }],
         "paths": {
-            "/api/v1/images": operation(
+            "/api/v1/images": with_links(operation(
                 "listImages", "Images (digests), where each is seen, open findings by severity",
                 paging(1000), json_body("A page of images", page("images", reference("Image"))), &["400", "401"]),
+                &[
+                    ("getImage", "digest", "$response.body#/images/0/digest"),
+                    ("listImagePackages", "digest", "$response.body#/images/0/digest"),
+                    ("getImageSbom", "digest", "$response.body#/images/0/digest"),
+                ]),
             "/api/v1/images/{digest}": operation(
                 "getImage", "One image: where it runs, layers, distro, counts",
                 vec![digest_param()], json_body("The image", reference("Image")), &["400", "401", "404"]),
@@ -284,7 +302,7 @@ pub fn document() -> Value {
                     "text/csv": { "schema": { "type": "string" } },
                 }}),
                 &["400", "401"]),
-            "/api/v1/vulnerabilities": operation(
+            "/api/v1/vulnerabilities": with_links(operation(
                 "listVulnerabilities", "Vulnerabilities with findings, highest priority first",
                 vulnerabilities_params,
                 json!({ "description": "A page of vulnerabilities", "content": {
@@ -292,6 +310,7 @@ pub fn document() -> Value {
                     "text/csv": { "schema": { "type": "string" } },
                 }}),
                 &["400", "401"]),
+                &[("getVulnerability", "id", "$response.body#/vulnerabilities/0/id")]),
             "/api/v1/vulnerabilities/{id}": operation(
                 "getVulnerability", "One vulnerability by id or alias: the advisory and its blast radius (images, workloads, pods)",
                 vec![path("id", "A vulnerability id or alias", json!({ "type": "string", "minLength": 1, "maxLength": 200 }))],
