@@ -260,7 +260,7 @@ fn all_findings(agent: &ureq::Agent, base: &str, query: &str, limit: usize) -> (
     loop {
         let mut url = format!("{base}/api/v1/findings?limit={limit}&{query}");
         if let Some(cursor) = &cursor {
-            url.push_str(&format!("&cursor={cursor}"));
+            url = format!("{url}&cursor={cursor}");
         }
         let reply = get(agent, &url, &[]);
         assert_eq!(reply.status, 200, "{url}: {}", reply.text());
@@ -279,7 +279,7 @@ fn all_findings(agent: &ureq::Agent, base: &str, query: &str, limit: usize) -> (
 
 /// The API against the CLI on one store; returns what must agree across
 /// backends.
-fn api_agrees_with_the_cli(env: &Env, work: &Path) -> Option<Vec<Value>> {
+fn api_agrees_with_the_cli(env: &Env, work: &Path) -> Vec<Value> {
     let registry = Registry::start(&RegistryConfig::default());
     let (old_digest, new_digest) = fill(env, work, &registry);
     let now = T1 + 20 * DAY;
@@ -303,7 +303,7 @@ fn api_agrees_with_the_cli(env: &Env, work: &Path) -> Option<Vec<Value>> {
     );
     let (paged, total) = all_findings(&agent, base, "", 2);
     assert_eq!(&paged, expected, "API pages of 2 vs `fleet findings`");
-    assert_eq!(total, expected.len() as i64);
+    assert_eq!(total, i64::try_from(expected.len()).unwrap());
     let (one_page, _) = all_findings(&agent, base, "", 500);
     assert_eq!(&one_page, expected);
 
@@ -340,7 +340,11 @@ fn api_agrees_with_the_cli(env: &Env, work: &Path) -> Option<Vec<Value>> {
         let want = cli(&args);
         let (got, total) = all_findings(&agent, base, &query, 500);
         assert_eq!(&Value::Array(got), &want, "?{query}");
-        assert_eq!(total, want.as_array().unwrap().len() as i64, "?{query}");
+        assert_eq!(
+            total,
+            i64::try_from(want.as_array().unwrap().len()).unwrap(),
+            "?{query}"
+        );
     }
     // Free text: a package name substring, an alias, a pod name.
     let (by_text, _) = all_findings(&agent, base, "q=RLLIB", 500);
@@ -574,7 +578,7 @@ fn api_agrees_with_the_cli(env: &Env, work: &Path) -> Option<Vec<Value>> {
     for value in &mut outputs {
         *value = serde_json::from_str(&value.to_string().replace(&host, "REGISTRY")).unwrap();
     }
-    Some(outputs)
+    outputs
 }
 
 #[test]
@@ -597,14 +601,14 @@ fn api_equals_the_cli_on_sqlite_and_postgres() {
         format!("sqlite:{}", embedded_dir.join("fleet.db").display()),
         &embedded_dir,
     );
-    let embedded = api_agrees_with_the_cli(&sqlite, &embedded_dir).unwrap();
+    let embedded = api_agrees_with_the_cli(&sqlite, &embedded_dir);
     let Some(postgres) = Postgres::start() else {
         return;
     };
     let server_dir = work.path().join("postgres");
     std::fs::create_dir_all(&server_dir).unwrap();
     let pg = env(postgres.database("serve"), &server_dir);
-    let server = api_agrees_with_the_cli(&pg, &server_dir).unwrap();
+    let server = api_agrees_with_the_cli(&pg, &server_dir);
     assert_eq!(
         embedded, server,
         "the API differs between SQLite and PostgreSQL"
@@ -886,7 +890,7 @@ fn dashboard_in_chromium_shows_the_api_numbers() {
         .env("PLAYWRIGHT_CORE_DIR", &playwright)
         .env("DOWNLOADS", &downloads)
         .env_remove("SCREENSHOTS");
-    if let Some(dir) = std::env::var_os("DRYDOCK_SCREENSHOTS") {
+    if let Some(dir) = drydock_test::screenshots_dir() {
         node.env("SCREENSHOTS", dir);
     }
     let out = node.output().expect("node");
@@ -934,7 +938,7 @@ fn dashboard_in_chromium_shows_the_api_numbers() {
         mtt["overdue"].as_array().unwrap().len()
     );
     assert!(
-        mtt["overdue"].as_array().unwrap().len() > 0,
+        !mtt["overdue"].as_array().unwrap().is_empty(),
         "40 days on, high findings are overdue"
     );
     // The image page.
@@ -1080,5 +1084,70 @@ fn openapi_is_valid_and_fuzzing_finds_no_server_error() {
         "schemathesis found failures:\n{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// deploy/kubernetes renders (the real `kubectl kustomize`) into what
+/// docs/serve.md promises: serve and worker Deployments on the store
+/// Secret, the token file mounted for serve, a ServiceAccount whose
+/// ClusterRole lists pods cluster-wide and reads their owners, nothing more.
+#[test]
+fn kubernetes_manifests_render() {
+    let Some(kubectl) = drydock_test::kubectl() else {
+        return;
+    };
+    let out = Command::new(&kubectl)
+        .args([
+            "kustomize",
+            workspace_root().join("deploy/kubernetes").to_str().unwrap(),
+        ])
+        .output()
+        .expect("kubectl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let documents: Vec<&str> = text.split("\n---\n").collect();
+    let find = |kind: &str, name: &str| -> &str {
+        documents
+            .iter()
+            .find(|d| {
+                d.contains(&format!("kind: {kind}\n")) && d.contains(&format!("  name: {name}\n"))
+            })
+            .unwrap_or_else(|| panic!("no {kind} {name} in\n{text}"))
+    };
+    let serve = find("Deployment", "drydock-serve");
+    for needle in [
+        "- serve",
+        "--token-file=/etc/drydock/tokens/tokens",
+        "name: drydock-store",
+        "path: /readyz",
+        "path: /healthz",
+        "serviceAccountName: drydock",
+    ] {
+        assert!(serve.contains(needle), "serve lacks `{needle}`:\n{serve}");
+    }
+    let worker = find("Deployment", "drydock-worker");
+    assert!(
+        worker.contains("- worker") && worker.contains("name: drydock-store"),
+        "{worker}"
+    );
+    find("Secret", "drydock-store");
+    find("Secret", "drydock-tokens");
+    find("ServiceAccount", "drydock");
+    let role = find("ClusterRole", "drydock-inventory");
+    assert!(role.contains("- pods") && role.contains("- list"), "{role}");
+    for verb in ["create", "update", "patch", "delete", "watch", "\"*\""] {
+        assert!(
+            !role.contains(&format!("- {verb}\n")),
+            "the inventory role may {verb}:\n{role}"
+        );
+    }
+    let binding = find("ClusterRoleBinding", "drydock-inventory");
+    assert!(
+        binding.contains("kind: ServiceAccount") && binding.contains("namespace: drydock"),
+        "{binding}"
     );
 }

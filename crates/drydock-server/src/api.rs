@@ -409,7 +409,11 @@ async fn findings(Extract(state): Extract<Shared>, query: Params) -> Result<Resp
                 .as_array()
                 .map(|a| a.iter().filter_map(Value::as_str).collect())
                 .unwrap_or_default();
-            let places: Vec<String> = row.locations.iter().map(|l| l.short()).collect();
+            let places: Vec<String> = row
+                .locations
+                .iter()
+                .map(drydock_store::LocationRow::short)
+                .collect();
             let fields = [
                 row.vuln_id.clone(),
                 aliases.join(" "),
@@ -609,7 +613,7 @@ pub(crate) async fn vulnerability_detail(state: &Shared, id: String) -> Result<V
             .entry(row.digest.clone())
             .or_insert_with(|| (row.state.clone(), BTreeSet::new(), row.locations.clone()));
         if row.state == "open" {
-            entry.0 = "open".to_owned();
+            "open".clone_into(&mut entry.0);
         }
         entry.1.insert(format!("{} {}", row.package, row.version));
         if row.state != "open" {

@@ -165,7 +165,7 @@ pub fn hash_token(token: &str) -> String {
     let hash = Sha256::digest(token.as_bytes());
     let mut out = String::from("sha256:");
     for byte in hash {
-        out.push_str(&format!("{byte:02x}"));
+        let _ = std::fmt::Write::write_fmt(&mut out, format_args!("{byte:02x}"));
     }
     out
 }

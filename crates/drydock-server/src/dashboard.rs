@@ -46,7 +46,7 @@ pub(crate) fn url_encode(text: &str) -> String {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
             out.push(byte as char);
         } else {
-            out.push_str(&format!("%{byte:02X}"));
+            let _ = std::fmt::Write::write_fmt(&mut out, format_args!("%{byte:02X}"));
         }
     }
     out
@@ -74,7 +74,7 @@ async fn script() -> Response {
 }
 
 /// The page frame: header with navigation, main, the script.
-pub(crate) fn page(title: &str, current: &str, body: Markup) -> Markup {
+pub(crate) fn page(title: &str, current: &str, body: &Markup) -> Markup {
     let nav = [
         ("/", "Overview"),
         ("/clusters", "Clusters"),

@@ -25,6 +25,10 @@ pub(crate) struct State {
     pub(crate) secure_cookie: bool,
     pub(crate) log: Arc<dyn Fn(&str) + Send + Sync>,
     pub(crate) requests: RequestCounters,
+    /// The overview's aggregates and when they were computed.
+    pub(crate) overview:
+        tokio::sync::Mutex<Option<(std::time::Instant, Arc<crate::pages::Overview>)>>,
+    pub(crate) cache_ttl: std::time::Duration,
 }
 
 pub(crate) type Shared = Arc<State>;

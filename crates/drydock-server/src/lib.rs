@@ -68,6 +68,8 @@ pub struct ServeSettings {
     pub deadlines: Deadlines,
     /// Store connections at most.
     pub connections: usize,
+    /// How long the overview's fleet-wide aggregates are reused (0: never).
+    pub cache_seconds: u64,
 }
 
 /// Where the server listens, reported once it does.
@@ -115,6 +117,8 @@ pub fn serve(
         secure_cookie: tls.is_some(),
         log,
         requests: http::RequestCounters::default(),
+        overview: tokio::sync::Mutex::new(None),
+        cache_ttl: std::time::Duration::from_secs(settings.cache_seconds),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -1,6 +1,7 @@
 //! The dashboard's pages. Each reads what the API reads (the same store
 //! calls), so a page and the API agree on every number.
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 
 use axum::extract::{Path, State as Extract};
 use axum::response::{IntoResponse, Response};
@@ -24,7 +25,7 @@ fn error_page(error: ApiError) -> Response {
     let mut response = html_response(page(
         "Not found",
         "",
-        html! { h1 { "Sorry" } p role="alert" { (text) } p { a href="/" { "Back to the overview" } } },
+        &html! { h1 { "Sorry" } p role="alert" { (text) } p { a href="/" { "Back to the overview" } } },
     ));
     *response.status_mut() = status;
     response
@@ -116,9 +117,10 @@ fn trend_chart(days: &[drydock_store::TrendDay], today: i64) -> Markup {
     for (index, (day, value)) in series.iter().enumerate() {
         if index > 0 {
             // A step: the count holds until the next day with events.
-            points.push_str(&format!("{:.1},{:.1} ", x(*day), y(series[index - 1].1)));
+            let previous = series.get(index - 1).map_or(0, |p| p.1);
+            let _ = write!(points, "{:.1},{:.1} ", x(*day), y(previous));
         }
-        points.push_str(&format!("{:.1},{:.1} ", x(*day), y(*value)));
+        let _ = write!(points, "{:.1},{:.1} ", x(*day), y(*value));
     }
     let date = |day: i64| {
         drydock_store::rfc3339(day * 86_400)
@@ -149,19 +151,53 @@ pub(crate) async fn overview(Extract(state): Extract<Shared>) -> Response {
     respond(overview_page(state).await)
 }
 
-async fn overview_page(state: Shared) -> Result<Markup, ApiError> {
+/// What the overview shows: fleet-wide aggregates, the costliest page.
+pub(crate) struct Overview {
+    now: i64,
+    counts: BTreeMap<String, i64>,
+    trend: Vec<drydock_store::TrendDay>,
+    metrics: drydock_store::Metrics,
+    inventory: BTreeMap<String, i64>,
+}
+
+/// The overview's aggregates, computed at most once per `--cache-seconds`
+/// (one computation at a time; concurrent requests wait for it).
+async fn overview_data(state: &Shared) -> Result<std::sync::Arc<Overview>, ApiError> {
+    let mut slot = state.overview.lock().await;
+    if let Some((at, data)) = slot.as_ref()
+        && at.elapsed() < state.cache_ttl
+    {
+        return Ok(std::sync::Arc::clone(data));
+    }
     let now = api::now()?;
     let deadlines = state.deadlines.clone();
-    let (counts, trend, metrics, inventory) = state
+    let data = state
         .store(move |store| {
-            Ok((
-                store.open_counts()?,
-                store.finding_trend()?,
-                store.metrics(&deadlines, now)?,
-                store.inventory_counts()?,
-            ))
+            Ok(Overview {
+                now,
+                counts: store.open_counts()?,
+                trend: store.finding_trend()?,
+                metrics: store.metrics(&deadlines, now)?,
+                inventory: store.inventory_counts()?,
+            })
         })
         .await?;
+    let data = std::sync::Arc::new(data);
+    if !state.cache_ttl.is_zero() {
+        *slot = Some((std::time::Instant::now(), std::sync::Arc::clone(&data)));
+    }
+    Ok(data)
+}
+
+async fn overview_page(state: Shared) -> Result<Markup, ApiError> {
+    let data = overview_data(&state).await?;
+    let (now, counts, trend, metrics, inventory) = (
+        data.now,
+        &data.counts,
+        &data.trend,
+        &data.metrics,
+        &data.inventory,
+    );
     let count = |key: &str| counts.get(key).copied().unwrap_or(0);
     let images: i64 = inventory
         .iter()
@@ -175,7 +211,7 @@ async fn overview_page(state: Shared) -> Result<Markup, ApiError> {
     Ok(page(
         "Overview",
         "/",
-        html! {
+        &html! {
             h1 { "Fleet overview" }
             section aria-labelledby="open-title" {
                 h2 #open-title { "Open findings" }
@@ -195,7 +231,7 @@ async fn overview_page(state: Shared) -> Result<Markup, ApiError> {
             }
             section aria-labelledby="trend-title" {
                 h2 #trend-title { "Trend" }
-                (trend_chart(&trend, now.div_euclid(86_400)))
+                (trend_chart(trend, now.div_euclid(86_400)))
             }
             section aria-labelledby="mtt-title" {
                 h2 #mtt-title { "Time to identify and to remediate" }
@@ -250,7 +286,7 @@ pub(crate) async fn clusters(Extract(state): Extract<Shared>) -> Response {
     respond(async {
         let placements = state.store(|store| store.placements(None, None)).await?;
         let rows = api::cluster_rows(placements);
-        Ok(page("Clusters", "/clusters", html! {
+        Ok(page("Clusters", "/clusters", &html! {
             h1 { "Clusters" }
             @if rows.is_empty() {
                 p { "No Kubernetes cluster is inventoried (`drydock fleet add cluster`)." }
@@ -292,7 +328,7 @@ pub(crate) async fn cluster(
         let Some(namespaces) = tree.get(&cluster) else {
             return Err(ApiError::NotFound("no such cluster in the fleet".to_owned()));
         };
-        Ok(page(&cluster, "/clusters", html! {
+        Ok(page(&cluster, "/clusters", &html! {
             (breadcrumb(&[("Clusters".to_owned(), Some("/clusters".to_owned())), (cluster.clone(), None)]))
             h1 { "Cluster " (cluster) }
             div.scroll { table {
@@ -333,7 +369,7 @@ pub(crate) async fn namespace(
                 Ok(out)
             })
             .await?;
-        Ok(page(&format!("{cluster}/{namespace}"), "/clusters", html! {
+        Ok(page(&format!("{cluster}/{namespace}"), "/clusters", &html! {
             (breadcrumb(&[
                 ("Clusters".to_owned(), Some("/clusters".to_owned())),
                 (cluster.clone(), Some(format!("/clusters/{}", url_encode(&cluster)))),
@@ -373,7 +409,7 @@ pub(crate) async fn images(Extract(state): Extract<Shared>, query: Params) -> Re
         let mut rows = state.store(move |store| store.images_page(after_db.as_deref(), limit + 1)).await?;
         let more = rows.len() > limit;
         rows.truncate(limit);
-        Ok(page("Images", "/images", html! {
+        Ok(page("Images", "/images", &html! {
             h1 { "Images" }
             div.scroll { table #images {
                 thead { tr { th scope="col" { "Digest" } th scope="col" { "Seen at" } th scope="col" { "Distro" } th scope="col" { "Packages" } th scope="col" { "Critical" } th scope="col" { "High" } th scope="col" { "KEV" } th scope="col" { "Status" } } }
@@ -416,7 +452,7 @@ pub(crate) async fn image(
         let findings = api::finding_page(&state, filter, 200).await?;
         let kinds: Vec<String> = detail["package_kinds"].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
         let locations = detail["locations"].as_array().cloned().unwrap_or_default();
-        Ok(page(&short_digest(&digest), "/images", html! {
+        Ok(page(&short_digest(&digest), "/images", &html! {
             (breadcrumb(&[("Images".to_owned(), Some("/images".to_owned())), (short_digest(&digest), None)]))
             h1 { "Image " code.wrap { (digest) } }
             dl.facts {
@@ -560,7 +596,7 @@ pub(crate) async fn vulnerabilities(Extract(state): Extract<Shared>, query: Para
         let text = |name: &str| args.text(name).unwrap_or_default();
         let severity = args.text("severity");
         let export = filter_query(&args, &[]);
-        Ok(page("Vulnerabilities", "/vulnerabilities", html! {
+        Ok(page("Vulnerabilities", "/vulnerabilities", &html! {
             h1 { "Vulnerabilities" }
             form.filters method="get" action="/vulnerabilities" role="search" aria-label="Filter vulnerabilities" {
                 label for="q" { "Search" }
@@ -619,7 +655,7 @@ pub(crate) async fn vulnerability(
         let strings = |value: &Value| -> Vec<String> {
             value.as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()).unwrap_or_default()
         };
-        Ok(page(&id, "/vulnerabilities", html! {
+        Ok(page(&id, "/vulnerabilities", &html! {
             (breadcrumb(&[("Vulnerabilities".to_owned(), Some("/vulnerabilities".to_owned())), (id.clone(), None)]))
             h1 { (id) " " (severity_badge(detail["severity"].as_str().unwrap_or("unknown"))) " " (kev_badge(detail["kev"] == true)) }
             @let aliases = strings(&advisory["aliases"]);

@@ -35,6 +35,9 @@ pub(crate) struct ServeArgs {
     /// Store connections at most (concurrent store calls)
     #[arg(long, value_name = "N", default_value_t = 4)]
     connections: usize,
+    /// Reuse the overview page's fleet-wide aggregates for this long (0: compute on every request)
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    cache_seconds: u64,
     /// Print the OpenAPI document and exit
     #[arg(long)]
     print_openapi: bool,
@@ -67,6 +70,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tls_key,
         deadlines: deadline_args,
         connections,
+        cache_seconds,
         print_openapi,
         command,
     } = args;
@@ -103,6 +107,7 @@ pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tls: tls_cert.zip(tls_key),
         deadlines,
         connections,
+        cache_seconds,
     };
     let url = drydock_server::store_url(&settings)?;
     drydock_server::serve(
