@@ -1070,7 +1070,7 @@ fn openapi_is_valid_and_fuzzing_finds_no_server_error() {
             "--exclude-operation-id",
             "listSources",
             "--max-examples",
-            "12",
+            "8",
             "--seed",
             "20261202",
             "--workers",
