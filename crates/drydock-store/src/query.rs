@@ -674,10 +674,11 @@ pub(crate) fn finding_conditions(filter: &FindingFilter, sql: &mut String) -> Ve
         let lower = bind(&mut values, Value::from(pattern));
         let _ = write!(
             sql,
-            " AND (f.match_id IN (SELECT match_id FROM match_ids WHERE vid LIKE {upper} ESCAPE '!') \
-             OR m.package_id IN (SELECT id FROM packages WHERE LOWER(name) LIKE {lower} ESCAPE '!') \
-             OR f.image_id IN (SELECT id FROM images WHERE digest LIKE {lower} ESCAPE '!') \
-             OR f.image_id IN (SELECT image_id FROM sightings WHERE gone_at IS NULL \
+            " AND (f.match_id IN (SELECT match_id FROM match_ids WHERE vid LIKE {upper} ESCAPE '!' \
+               UNION SELECT id FROM matches WHERE package_id IN \
+                 (SELECT id FROM packages WHERE LOWER(name) LIKE {lower} ESCAPE '!')) \
+             OR f.image_id IN (SELECT id FROM images WHERE digest LIKE {lower} ESCAPE '!' \
+               UNION SELECT image_id FROM sightings WHERE gone_at IS NULL \
                AND (LOWER(reference) LIKE {lower} ESCAPE '!' OR LOWER(COALESCE(pod, '')) LIKE {lower} ESCAPE '!' \
                OR LOWER(COALESCE(workload, '')) LIKE {lower} ESCAPE '!')))"
         );

@@ -82,6 +82,7 @@ CREATE INDEX deliveries_due ON deliveries (target, state, next_attempt);
     "
 CREATE INDEX sightings_place ON sightings (kind, cluster, namespace);
 CREATE INDEX matches_vuln ON matches (vuln_id);
+CREATE INDEX matches_package ON matches (package_id);
 CREATE INDEX events_kind_time ON events (kind, time);
 ",
 ];
