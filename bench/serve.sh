@@ -15,7 +15,8 @@
 # of the 100 ms target and of the /healthz baseline, the first (cold)
 # request of each route, and the server's peak RSS (GNU time).
 #
-# usage: bench/serve.sh   env: IMAGES, PER_IMAGE, CONNECTIONS, DURATION, DRYDOCK_BIN, POPULATE_BIN
+# usage: bench/serve.sh   env: IMAGES, PER_IMAGE, CONNECTIONS, DURATION, DRYDOCK_BIN, POPULATE_BIN,
+#        STORE (a store URL filled before, to skip populating)
 # Needs: cargo, python3, GNU time, wrk (apt-get install wrk time), the
 #        Debian fixture (run `cargo nextest run -p drydock-test` once).
 set -euo pipefail
@@ -29,7 +30,10 @@ osv=$root/../shared/data/osv
 work=$(mktemp -d)
 server_pid=
 cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  if [ -n "$server_pid" ]; then
+    kill -KILL $(pgrep -P "$server_pid") 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -50,16 +54,20 @@ drydock=${DRYDOCK_BIN:-$target/release/drydock}
 populate=${POPULATE_BIN:-$target/release/examples/fleet_populate}
 
 export DRYDOCK_DB_DIR=$work/db
-export DRYDOCK_STORE=sqlite:$work/fleet.db
 export HOME=$work
-
-"$drydock" sbom "oci-dir:$fixture" -f json -o "$work/base.json"
-python3 "$root/bench/fleet-pool.py" "$osv" "$work/pool.tsv"
-say "importing advisories (PyPI, npm, crates.io)"
-"$drydock" db import "$osv/PyPI" "$osv/npm" "$osv/crates.io" >/dev/null
-say "populating $images images x ~$per_image packages, then matching"
-"$populate" "$DRYDOCK_STORE" "$work/base.json" "$work/pool.tsv" "$images" "$per_image" 7
-"$drydock" fleet rematch >/dev/null
+if [ -n "${STORE:-}" ]; then
+  # A store this script (or bench/fleet.sh) filled before: reuse it.
+  export DRYDOCK_STORE=$STORE
+else
+  export DRYDOCK_STORE=sqlite:$work/fleet.db
+  "$drydock" sbom "oci-dir:$fixture" -f json -o "$work/base.json"
+  python3 "$root/bench/fleet-pool.py" "$osv" "$work/pool.tsv"
+  say "importing advisories (PyPI, npm, crates.io)"
+  "$drydock" db import "$osv/PyPI" "$osv/npm" "$osv/crates.io" >/dev/null
+  say "populating $images images x ~$per_image packages, then matching"
+  "$populate" "$DRYDOCK_STORE" "$work/base.json" "$work/pool.tsv" "$images" "$per_image" 7
+  "$drydock" fleet rematch >/dev/null
+fi
 "$drydock" fleet status | sed 's/^/  store: /' > "$work/status.txt"
 
 token=$("$drydock" serve token bench --token-file "$work/tokens")
@@ -95,7 +103,7 @@ LUA
 
 measure() { # NAME PATH
   local cold
-  cold=$(curl -s -o /dev/null -w '%{time_total}' -H "$auth" "$base$2")
+  cold=$(curl -s -m 60 -o /dev/null -w '%{time_total}' -H "$auth" "$base$2" || echo 0)
   wrk -t2 -c"$connections" -d"$duration" --timeout 10s -H "$auth" -s "$work/report.lua" "$base$2" \
     | awk -v name="$1" -v cold="$cold" '/^RESULT/ { print name, cold * 1000, $2, $3, $4, $5, $6, $7 }'
 }
@@ -107,10 +115,11 @@ say "wrk: $connections connections, $duration per route"
   measure overview "/"
 } > "$work/results.txt"
 
-kill -TERM "$server_pid"
+# GNU time passes no signal on: stop the server itself, its child.
+kill -TERM $(pgrep -P "$server_pid") 2>/dev/null || true
 wait "$server_pid" || true
 server_pid=
-rss_kb=$(tail -1 "$work/server.rss")
+rss_kb=$(grep -E '^[0-9]+$' "$work/server.rss" | tail -1)
 
 echo "serve benchmark: $images images, ~$per_image packages each; wrk $connections connections x $duration per route, 2 threads"
 cat "$work/status.txt"

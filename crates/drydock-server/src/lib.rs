@@ -101,10 +101,12 @@ pub fn serve(
         None => None,
     };
     // Open once now: a bad URL or an unreachable store fails here, clearly.
-    let first = drydock_store::Store::open(&url).map_err(|source| ServeError::Store {
+    let store_error = |source| ServeError::Store {
         url: url.to_string(),
         source: Box::new(source),
-    })?;
+    };
+    let mut first = drydock_store::Store::open(&url).map_err(store_error)?;
+    first.optimize().map_err(store_error)?;
     let pool = Arc::new(pool::Pool::new(
         url.clone(),
         settings.connections.max(1),

@@ -49,6 +49,32 @@ pub struct TrendDay {
 const SEVERITIES: [&str; 6] = ["critical", "high", "medium", "low", "negligible", "unknown"];
 
 impl Store {
+    /// Refreshes the query planner's statistics where they are missing or
+    /// stale (SQLite: `PRAGMA optimize` with a bounded analysis; without
+    /// statistics its planner takes `findings.state = 'open'` for a
+    /// selective index and scans every open finding). PostgreSQL's
+    /// autovacuum keeps its own statistics: nothing to do.
+    pub fn optimize(&mut self) -> Result<(), StoreError> {
+        if self.backend() == crate::Backend::Sqlite {
+            // Sampled statistics (`analysis_limit`) misjudge `state` as
+            // selective: a full ANALYZE (about a second at 1.5 million
+            // findings) when none exist, else SQLite's own judgement.
+            let analysed = self
+                .conn()
+                .query_one(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'",
+                    &[],
+                )?
+                .is_some();
+            self.conn().batch(if analysed {
+                "PRAGMA optimize = 0x10002"
+            } else {
+                "ANALYZE"
+            })?;
+        }
+        Ok(())
+    }
+
     /// Containers seen in Kubernetes clusters now, optionally of one cluster
     /// and namespace, ordered by cluster, namespace, workload, pod, container.
     pub fn placements(
