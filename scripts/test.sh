@@ -33,7 +33,8 @@ setup() {
   # to decrypt cosign-format keys independently; postgresql for the fleet
   # store's PostgreSQL tests (drydock_test::Postgres starts throwaway clusters);
   # gnupg + dpkg-deb sign and package the archive-trust test's archive, and
-  # apt-get + xz-utils run the apt differential test (drydock-build).
+  # apt-get + xz-utils run the apt differential test (drydock-build);
+  # chromium for the dashboard's browser test (driven by playwright-core, below).
   apt-get update -q
   apt-get install -y -q --no-install-recommends \
     ca-certificates build-essential pkg-config curl \
@@ -41,7 +42,8 @@ setup() {
     rpm db5.3-util sqlite3 gnupg debian-archive-keyring \
     python3 python3-jsonschema python3-pip \
     docker-registry apache2-utils openssl python3-nacl \
-    unzip zip ruby golang-go php-cli composer postgresql
+    unzip zip ruby golang-go php-cli composer postgresql \
+    chromium
 
   # Present on this machine kind; installed from Debian where missing.
   command -v jar >/dev/null || apt-get install -y -q --no-install-recommends default-jdk-headless
@@ -91,6 +93,17 @@ setup() {
   # for crates/drydock-cli/tests/sigstore_js.rs (drydock_test::sigstore_js).
   if [ ! -f .cache/tools/sigstore-js/node_modules/@sigstore/verify/package.json ]; then
     npm install --silent --no-audit --no-fund --prefix .cache/tools/sigstore-js sigstore@3.1.0 >/dev/null
+  fi
+
+  # `drydock serve` tests (crates/drydock-cli/tests/serve.rs): playwright-core
+  # drives Debian's Chromium (no browser download); openapi-spec-validator and
+  # schemathesis check the OpenAPI document and fuzz the API from it.
+  if [ ! -f .cache/tools/npm/node_modules/playwright-core/package.json ]; then
+    npm install --silent --no-audit --no-fund --prefix .cache/tools/npm playwright-core@1.49.1 >/dev/null
+  fi
+  if [ ! -d .cache/tools/schemathesis/schemathesis ]; then
+    python3 -m pip install --quiet --disable-pip-version-check \
+      --target .cache/tools/schemathesis schemathesis==4.32.5 openapi-spec-validator==0.9.0
   fi
 
   # kubectl for the drydock-kube tests: Debian's `kubernetes-client`. Where

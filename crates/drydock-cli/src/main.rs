@@ -34,6 +34,8 @@ enum Command {
     Db(commands::db::DbArgs),
     /// Watch a fleet: inventory registries and clusters, re-match, events, MTTI/MTTR
     Fleet(commands::fleet::FleetArgs),
+    /// Serve the fleet: a REST API and a web dashboard
+    Serve(commands::serve::ServeArgs),
     /// Take fleet jobs (catalog, re-match) from a PostgreSQL store's queue
     Worker(commands::worker::WorkerArgs),
     /// Check an image against a golden-image policy
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => commands::scan::run(args),
         Command::Db(args) => commands::db::run(args),
         Command::Fleet(args) => commands::fleet::run(args),
+        Command::Serve(args) => commands::serve::run(args),
         Command::Worker(args) => commands::worker::run(args),
         Command::Policy(args) => commands::policy::run(args),
         Command::Golden(args) => commands::golden::run(args),

@@ -32,6 +32,7 @@
 
 pub mod sql;
 
+mod browse;
 mod golden;
 mod ingest;
 mod jobs;
@@ -44,12 +45,15 @@ mod schema;
 
 use std::path::{Path, PathBuf};
 
+pub use browse::{Placement, TrendDay, VulnerabilitySummary};
 pub use golden::{AuditEntry, ChainBreak, GoldenState, GoldenVersion, Submission, Timeline};
 pub use ingest::{ImageRecord, Sighting, SightingKind, SyncOutcome};
 pub use jobs::{Job, JobRow, QueueStatus};
 pub use metrics::{Deadlines, Metrics, MttSummary, Overdue, WeekSummary};
 pub use notify::{Delivery, DeliveryStats, NotifyTarget, Ticket, idempotency_key};
-pub use query::{EventRecord, FindingFilter, FindingRow, ImageSummary, LocationRow, SourceRow};
+pub use query::{
+    EventRecord, FindingCursor, FindingFilter, FindingRow, ImageSummary, LocationRow, SourceRow,
+};
 pub use rematch::{RematchReport, RematchScope};
 pub use remediation::Remediation;
 pub use sql::{Backend, Row, Value};

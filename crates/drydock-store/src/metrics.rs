@@ -178,14 +178,6 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 impl Store {
     /// MTTI/MTTR over every finding in the store, and overdue open ones at `now`.
     pub fn metrics(&mut self, deadlines: &Deadlines, now: i64) -> Result<Metrics, StoreError> {
-        let rows = self.conn().query(
-            "SELECT f.first_seen, f.resolved_at, f.cause, f.state, m.severity, m.kev, \
-             m.published, i.first_seen, i.digest, m.vuln_id, p.name \
-             FROM findings f JOIN matches m ON m.id = f.match_id \
-             JOIN images i ON i.id = f.image_id JOIN packages p ON p.id = m.package_id \
-             ORDER BY f.id",
-            &[],
-        )?;
         let mut mtti: BTreeMap<String, Vec<i64>> = BTreeMap::new();
         let mut mttr: BTreeMap<String, Vec<i64>> = BTreeMap::new();
         let mut weeks: BTreeMap<String, (Vec<i64>, Vec<i64>)> = BTreeMap::new();
@@ -193,58 +185,68 @@ impl Store {
             now: rfc3339(now),
             ..Metrics::default()
         };
-        for row in rows {
-            let reported = row.int(0);
-            let severity = row.text(4);
-            let kev = row.int(5) != 0;
-            let start = row.opt_int(6).unwrap_or(i64::MIN).max(row.int(7));
-            let identify = (reported - start).max(0);
-            let mut keys = vec!["all".to_owned(), severity.clone()];
-            if kev {
-                keys.push("kev".to_owned());
-            }
-            for key in &keys {
-                mtti.entry(key.clone()).or_default().push(identify);
-            }
-            weeks
-                .entry(iso_week(reported))
-                .or_default()
-                .0
-                .push(identify);
-            let cause = row.text(2);
-            if let Some(resolved) = row.opt_int(1)
-                && row.text(3) == "resolved"
-                && cause != "advisory-withdrawn"
-            {
-                let remediate = (resolved - reported).max(0);
+        // Streamed: a fleet has millions of findings.
+        self.conn().query_each(
+            "SELECT f.first_seen, f.resolved_at, f.cause, f.state, m.severity, m.kev, \
+             m.published, i.first_seen, i.digest, m.vuln_id, p.name \
+             FROM findings f JOIN matches m ON m.id = f.match_id \
+             JOIN images i ON i.id = f.image_id JOIN packages p ON p.id = m.package_id \
+             ORDER BY f.id",
+            &[],
+            |row| {
+                let reported = row.int(0);
+                let severity = row.text(4);
+                let kev = row.int(5) != 0;
+                let start = row.opt_int(6).unwrap_or(i64::MIN).max(row.int(7));
+                let identify = (reported - start).max(0);
+                let mut keys = vec!["all".to_owned(), severity.clone()];
+                if kev {
+                    keys.push("kev".to_owned());
+                }
                 for key in &keys {
-                    mttr.entry(key.clone()).or_default().push(remediate);
+                    mtti.entry(key.clone()).or_default().push(identify);
                 }
                 weeks
-                    .entry(iso_week(resolved))
+                    .entry(iso_week(reported))
                     .or_default()
-                    .1
-                    .push(remediate);
-            }
-            if row.text(3) == "open" {
-                metrics.open += 1;
-                if let Some(days) = deadlines.for_finding(&severity, kev) {
-                    let age = now - reported;
-                    if age > days * 86_400 {
-                        metrics.overdue.push(Overdue {
-                            digest: row.text(8),
-                            vulnerability: row.text(9),
-                            package: row.text(10),
-                            severity: severity.clone(),
-                            kev,
-                            first_seen: rfc3339(reported),
-                            deadline_days: days,
-                            overdue_days: (age - days * 86_400) / 86_400,
-                        });
+                    .0
+                    .push(identify);
+                let cause = row.text(2);
+                if let Some(resolved) = row.opt_int(1)
+                    && row.text(3) == "resolved"
+                    && cause != "advisory-withdrawn"
+                {
+                    let remediate = (resolved - reported).max(0);
+                    for key in &keys {
+                        mttr.entry(key.clone()).or_default().push(remediate);
+                    }
+                    weeks
+                        .entry(iso_week(resolved))
+                        .or_default()
+                        .1
+                        .push(remediate);
+                }
+                if row.text(3) == "open" {
+                    metrics.open += 1;
+                    if let Some(days) = deadlines.for_finding(&severity, kev) {
+                        let age = now - reported;
+                        if age > days * 86_400 {
+                            metrics.overdue.push(Overdue {
+                                digest: row.text(8),
+                                vulnerability: row.text(9),
+                                package: row.text(10),
+                                severity: severity.clone(),
+                                kev,
+                                first_seen: rfc3339(reported),
+                                deadline_days: days,
+                                overdue_days: (age - days * 86_400) / 86_400,
+                            });
+                        }
                     }
                 }
-            }
-        }
+                Ok(())
+            },
+        )?;
         metrics.mtti = mtti
             .into_iter()
             .map(|(k, v)| (k, MttSummary::of(v)))

@@ -95,14 +95,38 @@ pub struct FindingFilter {
     pub image: Option<String>,
     /// A package name.
     pub package: Option<String>,
+    /// Free text: a substring (case-insensitive) of a vulnerability id or
+    /// alias, a package name, an image digest or reference, or a pod or
+    /// workload name.
+    pub q: Option<String>,
     /// Resolved findings too.
     pub include_resolved: bool,
     pub limit: Option<usize>,
+    /// Only findings after this one in priority order (keyset paging).
+    pub after: Option<FindingCursor>,
+}
+
+/// A finding's place in priority order: the key of keyset paging.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FindingCursor {
+    pub kev: i64,
+    pub severity_rank: i64,
+    pub epss: f64,
+    pub fixable: i64,
+    pub package: String,
+    pub version: String,
+    pub purl: String,
+    pub vuln_id: String,
+    pub digest: String,
+    pub id: i64,
 }
 
 /// One finding of one image.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FindingRow {
+    /// The finding's row id (stable, the last key of priority order).
+    pub id: i64,
+    pub severity_rank: i64,
     pub digest: String,
     pub state: String,
     pub first_seen: i64,
@@ -124,6 +148,22 @@ pub struct FindingRow {
 }
 
 impl FindingRow {
+    /// Where this row is in priority order (to continue after it).
+    pub fn cursor(&self) -> FindingCursor {
+        FindingCursor {
+            kev: i64::from(self.kev),
+            severity_rank: self.severity_rank,
+            epss: self.epss.unwrap_or(-1.0),
+            fixable: i64::from(self.fixable),
+            package: self.package.clone(),
+            version: self.version.clone(),
+            purl: self.purl.clone(),
+            vuln_id: self.vuln_id.clone(),
+            digest: self.digest.clone(),
+            id: self.id,
+        }
+    }
+
     /// The finding JSON: scan's fields plus `digest`, `status` (`open` or
     /// `resolved`), `first_seen`, `resolved_at`, `resolution` (the cause),
     /// `locations`.
@@ -187,7 +227,7 @@ pub struct SourceRow {
     pub last_error: Option<String>,
 }
 
-fn location_row(row: &Row, offset: usize) -> LocationRow {
+pub(crate) fn location_row(row: &Row, offset: usize) -> LocationRow {
     LocationRow {
         kind: row.text(offset),
         source: row.text(offset + 1),
@@ -207,7 +247,7 @@ fn location_row(row: &Row, offset: usize) -> LocationRow {
     }
 }
 
-const LOCATION_COLUMNS: &str = "kind, source, reference, registry, repository, tag, cluster, \
+pub(crate) const LOCATION_COLUMNS: &str = "kind, source, reference, registry, repository, tag, cluster, \
      namespace, workload_kind, workload, pod, container, container_kind, first_seen, last_seen";
 
 impl Store {
@@ -236,27 +276,77 @@ impl Store {
 
     /// Every image with where it is seen and its open findings by severity.
     pub fn images(&mut self) -> Result<Vec<ImageSummary>, StoreError> {
+        self.image_summaries("", &[], "")
+    }
+
+    /// Images after digest `after` (in digest order), at most `limit`.
+    pub fn images_page(
+        &mut self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ImageSummary>, StoreError> {
+        let limit = format!(" LIMIT {limit}");
+        match after {
+            Some(after) => self.image_summaries(" WHERE digest > $1", &params![after], &limit),
+            None => self.image_summaries("", &[], &limit),
+        }
+    }
+
+    /// One image's summary.
+    pub fn image_summary(&mut self, digest: &str) -> Result<Option<ImageSummary>, StoreError> {
+        Ok(self
+            .image_summaries(" WHERE digest = $1", &params![digest], "")?
+            .into_iter()
+            .next())
+    }
+
+    fn image_summaries(
+        &mut self,
+        condition: &str,
+        values: &[Value],
+        limit: &str,
+    ) -> Result<Vec<ImageSummary>, StoreError> {
         let rows = self.conn().query(
-            "SELECT id, digest, status, reason, distro_id, distro_version, platform, \
-             package_count, first_seen, last_seen, gone_at FROM images ORDER BY digest",
-            &[],
-        )?;
-        let mut counts: HashMap<i64, BTreeMap<String, i64>> = HashMap::new();
-        self.conn().query_each(
-            "SELECT f.image_id, m.severity, m.kev, COUNT(*) FROM findings f \
-             JOIN matches m ON m.id = f.match_id WHERE f.state = 'open' \
-             GROUP BY f.image_id, m.severity, m.kev",
-            &[],
-            |row| {
-                let entry = counts.entry(row.int(0)).or_default();
-                *entry.entry(row.text(1)).or_default() += row.int(3);
-                if row.int(2) != 0 {
-                    *entry.entry("kev".to_owned()).or_default() += row.int(3);
-                }
-                Ok(())
-            },
+            &format!(
+                "SELECT id, digest, status, reason, distro_id, distro_version, platform, \
+                 package_count, first_seen, last_seen, gone_at FROM images{condition} \
+                 ORDER BY digest{limit}"
+            ),
+            values,
         )?;
         let ids: Vec<i64> = rows.iter().map(|row| row.int(0)).collect();
+        let mut counts: HashMap<i64, BTreeMap<String, i64>> = HashMap::new();
+        let mut count_row = |row: Row| {
+            let entry = counts.entry(row.int(0)).or_default();
+            *entry.entry(row.text(1)).or_default() += row.int(3);
+            if row.int(2) != 0 {
+                *entry.entry("kev".to_owned()).or_default() += row.int(3);
+            }
+            Ok(())
+        };
+        let count_sql = "SELECT f.image_id, m.severity, m.kev, COUNT(*) FROM findings f \
+             JOIN matches m ON m.id = f.match_id WHERE f.state = 'open'";
+        if condition.is_empty() && limit.is_empty() {
+            self.conn().query_each(
+                &format!("{count_sql} GROUP BY f.image_id, m.severity, m.kev"),
+                &[],
+                count_row,
+            )?;
+        } else {
+            for chunk in ids.chunks(500) {
+                let placeholders: Vec<String> =
+                    (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                let values: Vec<Value> = chunk.iter().map(|id| Value::Int(*id)).collect();
+                self.conn().query_each(
+                    &format!(
+                        "{count_sql} AND f.image_id IN ({}) GROUP BY f.image_id, m.severity, m.kev",
+                        placeholders.join(", ")
+                    ),
+                    &values,
+                    &mut count_row,
+                )?;
+            }
+        }
         let mut locations = self.locations_of(&ids)?;
         Ok(rows
             .into_iter()
@@ -293,65 +383,38 @@ impl Store {
         let mut sql = String::from(
             "SELECT f.image_id, m.package_id, i.digest, f.state, f.first_seen, f.resolved_at, \
              f.cause, m.vuln_id, m.severity, m.kev, m.epss, m.fixable, m.fixed, p.name, \
-             p.version, p.purl, m.detail \
+             p.version, p.purl, m.detail, f.id, m.severity_rank \
              FROM findings f JOIN matches m ON m.id = f.match_id \
              JOIN images i ON i.id = f.image_id JOIN packages p ON p.id = m.package_id WHERE 1 = 1",
         );
-        let mut values: Vec<Value> = Vec::new();
-        let bind = |values: &mut Vec<Value>, value: Value| {
-            values.push(value);
-            format!("${}", values.len())
-        };
-        if !filter.include_resolved {
-            sql.push_str(" AND f.state = 'open'");
-        }
-        if let Some(vuln) = &filter.vuln {
-            let p = bind(&mut values, Value::from(vuln.to_ascii_uppercase()));
+        let mut values = finding_conditions(filter, &mut sql);
+        if let Some(after) = &filter.after {
+            let mut bind = |value: Value| {
+                values.push(value);
+                format!("${}", values.len())
+            };
+            let keys = [
+                bind(Value::Int(1 - after.kev)),
+                bind(Value::Int(-after.severity_rank)),
+                bind(Value::Real(-after.epss)),
+                bind(Value::Int(1 - after.fixable)),
+                bind(Value::from(after.package.as_str())),
+                bind(Value::from(after.version.as_str())),
+                bind(Value::from(after.purl.as_str())),
+                bind(Value::from(after.vuln_id.as_str())),
+                bind(Value::from(after.digest.as_str())),
+                bind(Value::Int(after.id)),
+            ];
             let _ = write!(
                 sql,
-                " AND f.match_id IN (SELECT match_id FROM match_ids WHERE vid = {p})"
-            );
-        }
-        if let Some(severity) = filter.severity {
-            let p = bind(&mut values, Value::Int(severity as i64));
-            let _ = write!(sql, " AND m.severity_rank >= {p}");
-        }
-        if filter.kev {
-            sql.push_str(" AND m.kev = 1");
-        }
-        if filter.fixable {
-            sql.push_str(" AND m.fixable = 1");
-        }
-        if let Some(package) = &filter.package {
-            let p = bind(&mut values, Value::from(package.as_str()));
-            let _ = write!(sql, " AND p.name = {p}");
-        }
-        if let Some(namespace) = &filter.namespace {
-            let p = bind(&mut values, Value::from(namespace.as_str()));
-            let _ = write!(
-                sql,
-                " AND f.image_id IN (SELECT image_id FROM sightings WHERE gone_at IS NULL AND namespace = {p})"
-            );
-        }
-        if let Some(cluster) = &filter.cluster {
-            let p = bind(&mut values, Value::from(cluster.as_str()));
-            let _ = write!(
-                sql,
-                " AND f.image_id IN (SELECT image_id FROM sightings WHERE gone_at IS NULL AND cluster = {p})"
-            );
-        }
-        if let Some(image) = &filter.image {
-            let p = bind(&mut values, Value::from(image.as_str()));
-            let _ = write!(
-                sql,
-                " AND (i.digest = {p} OR f.image_id IN (SELECT image_id FROM sightings \
-                 WHERE gone_at IS NULL AND (reference = {p} OR repository = {p} \
-                 OR (COALESCE(registry, '') || '/' || COALESCE(repository, '')) = {p})))"
+                " AND (1 - m.kev, -m.severity_rank, -COALESCE(m.epss, -1.0), 1 - m.fixable, \
+                 p.name, p.version, p.purl, m.vuln_id, i.digest, f.id) > ({})",
+                keys.join(", ")
             );
         }
         sql.push_str(
-            " ORDER BY m.kev DESC, m.severity_rank DESC, COALESCE(m.epss, -1) DESC, \
-             m.fixable DESC, p.name, p.version, p.purl, m.vuln_id, i.digest",
+            " ORDER BY m.kev DESC, m.severity_rank DESC, COALESCE(m.epss, -1.0) DESC, \
+             m.fixable DESC, p.name, p.version, p.purl, m.vuln_id, i.digest, f.id",
         );
         if let Some(limit) = filter.limit {
             let _ = write!(sql, " LIMIT {limit}");
@@ -397,6 +460,8 @@ impl Store {
                     .or_insert_with(|| locations.remove(&image_id).unwrap_or_default())
                     .clone();
                 FindingRow {
+                    id: row.int(17),
+                    severity_rank: row.int(18),
                     digest: row.text(2),
                     state: row.text(3),
                     first_seen: row.int(4),
@@ -543,7 +608,93 @@ impl Store {
     }
 }
 
-fn event_record(row: &Row) -> EventRecord {
+/// The `WHERE` conditions of `filter` appended to `sql` (which ends in a
+/// `WHERE`), over `findings f`, `matches m`, `images i`, `packages p`;
+/// returns the bound values.
+pub(crate) fn finding_conditions(filter: &FindingFilter, sql: &mut String) -> Vec<Value> {
+    let mut values: Vec<Value> = Vec::new();
+    let bind = |values: &mut Vec<Value>, value: Value| {
+        values.push(value);
+        format!("${}", values.len())
+    };
+    if !filter.include_resolved {
+        sql.push_str(" AND f.state = 'open'");
+    }
+    if let Some(vuln) = &filter.vuln {
+        let p = bind(&mut values, Value::from(vuln.to_ascii_uppercase()));
+        let _ = write!(
+            sql,
+            " AND f.match_id IN (SELECT match_id FROM match_ids WHERE vid = {p})"
+        );
+    }
+    if let Some(severity) = filter.severity {
+        let p = bind(&mut values, Value::Int(severity as i64));
+        let _ = write!(sql, " AND m.severity_rank >= {p}");
+    }
+    if filter.kev {
+        sql.push_str(" AND m.kev = 1");
+    }
+    if filter.fixable {
+        sql.push_str(" AND m.fixable = 1");
+    }
+    if let Some(package) = &filter.package {
+        let p = bind(&mut values, Value::from(package.as_str()));
+        let _ = write!(sql, " AND p.name = {p}");
+    }
+    if let Some(namespace) = &filter.namespace {
+        let p = bind(&mut values, Value::from(namespace.as_str()));
+        let _ = write!(
+            sql,
+            " AND f.image_id IN (SELECT image_id FROM sightings WHERE gone_at IS NULL AND namespace = {p})"
+        );
+    }
+    if let Some(cluster) = &filter.cluster {
+        let p = bind(&mut values, Value::from(cluster.as_str()));
+        let _ = write!(
+            sql,
+            " AND f.image_id IN (SELECT image_id FROM sightings WHERE gone_at IS NULL AND cluster = {p})"
+        );
+    }
+    if let Some(image) = &filter.image {
+        let p = bind(&mut values, Value::from(image.as_str()));
+        let _ = write!(
+            sql,
+            " AND (i.digest = {p} OR f.image_id IN (SELECT image_id FROM sightings \
+             WHERE gone_at IS NULL AND (reference = {p} OR repository = {p} \
+             OR (COALESCE(registry, '') || '/' || COALESCE(repository, '')) = {p})))"
+        );
+    }
+    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let pattern = format!("%{}%", like_escape(&q.to_lowercase()));
+        let upper = bind(&mut values, Value::from(pattern.to_uppercase()));
+        let lower = bind(&mut values, Value::from(pattern));
+        let _ = write!(
+            sql,
+            " AND (f.match_id IN (SELECT match_id FROM match_ids WHERE vid LIKE {upper} ESCAPE '!' \
+               UNION SELECT id FROM matches WHERE package_id IN \
+                 (SELECT id FROM packages WHERE LOWER(name) LIKE {lower} ESCAPE '!')) \
+             OR f.image_id IN (SELECT id FROM images WHERE digest LIKE {lower} ESCAPE '!' \
+               UNION SELECT image_id FROM sightings WHERE gone_at IS NULL \
+               AND (LOWER(reference) LIKE {lower} ESCAPE '!' OR LOWER(COALESCE(pod, '')) LIKE {lower} ESCAPE '!' \
+               OR LOWER(COALESCE(workload, '')) LIKE {lower} ESCAPE '!')))"
+        );
+    }
+    values
+}
+
+/// `%`, `_` and the escape character `!` taken literally in a `LIKE` pattern.
+fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '!') {
+            out.push('!');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub(crate) fn event_record(row: &Row) -> EventRecord {
     EventRecord {
         seq: row.int(0),
         time: rfc3339(row.int(1)),

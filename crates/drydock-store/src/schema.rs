@@ -86,6 +86,13 @@ CREATE TABLE remediations (
   UNIQUE (original_digest, patched_digest));
 CREATE INDEX remediations_patched ON remediations (patched_digest);
 ",
+    // 5: `drydock serve`: where images run, vulnerabilities by id, the trend.
+    "
+CREATE INDEX sightings_place ON sightings (kind, cluster, namespace);
+CREATE INDEX matches_vuln ON matches (vuln_id);
+CREATE INDEX matches_package ON matches (package_id);
+CREATE INDEX events_kind_time ON events (kind, time);
+",
 ];
 
 /// The newest schema version this build knows.

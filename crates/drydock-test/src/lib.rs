@@ -186,6 +186,12 @@ fn tree_key(dir: &Path) -> String {
     sha256_hex(&all)[..16].to_owned()
 }
 
+/// `DRYDOCK_SCREENSHOTS`: where the dashboard's browser test saves its
+/// screenshots (docs/screenshots), if set.
+pub fn screenshots_dir() -> Option<PathBuf> {
+    env_var_os("DRYDOCK_SCREENSHOTS").map(PathBuf::from)
+}
+
 /// Where `.ci/run` installs the peer tools the tests compare with:
 /// `<workspace>/.cache/tools` (`DRYDOCK_TOOLS_CACHE` overrides).
 pub fn tools_cache() -> PathBuf {

@@ -431,6 +431,7 @@ pub(crate) fn run(args: FleetArgs) -> anyhow::Result<ExitCode> {
                 package,
                 include_resolved: all,
                 limit,
+                ..FindingFilter::default()
             };
             let findings = fleet::findings(&settings, &filter)?;
             crate::output::emit(None, |out| {

@@ -15,6 +15,7 @@ pub(crate) mod push;
 pub(crate) mod registry_args;
 pub(crate) mod sbom;
 pub(crate) mod scan;
+pub(crate) mod serve;
 pub(crate) mod sign;
 pub(crate) mod vercmp;
 pub(crate) mod verify;
