@@ -16,7 +16,8 @@
 # request of each route, and the server's peak RSS (GNU time).
 #
 # usage: bench/serve.sh   env: IMAGES, PER_IMAGE, CONNECTIONS, DURATION, DRYDOCK_BIN, POPULATE_BIN,
-#        STORE (a store URL filled before, to skip populating)
+#        STORE (a store URL filled before, to skip populating; a sqlite: path
+#        not filled yet is filled and kept)
 # Needs: cargo, python3, GNU time, wrk (apt-get install wrk time), the
 #        Debian fixture (run `cargo nextest run -p drydock-test` once).
 set -euo pipefail
@@ -55,11 +56,23 @@ populate=${POPULATE_BIN:-$target/release/examples/fleet_populate}
 
 export DRYDOCK_DB_DIR=$work/db
 export HOME=$work
+fill=yes
 if [ -n "${STORE:-}" ]; then
-  # A store this script (or bench/fleet.sh) filled before: reuse it.
   export DRYDOCK_STORE=$STORE
+  # A store this script (or bench/fleet.sh) filled before: reuse it. A
+  # SQLite file not filled yet (no `.filled` marker beside it) is filled
+  # here and kept, so a later run can reuse it.
+  case $STORE in
+    sqlite:*)
+      file=${STORE#sqlite:}
+      if [ -e "$file.filled" ]; then fill=; else rm -f "$file" "$file-wal" "$file-shm"; mkdir -p "$(dirname "$file")"; fi
+      ;;
+    *) fill= ;;
+  esac
 else
   export DRYDOCK_STORE=sqlite:$work/fleet.db
+fi
+if [ -n "$fill" ]; then
   "$drydock" sbom "oci-dir:$fixture" -f json -o "$work/base.json"
   python3 "$root/bench/fleet-pool.py" "$osv" "$work/pool.tsv"
   say "importing advisories (PyPI, npm, crates.io)"
@@ -67,6 +80,7 @@ else
   say "populating $images images x ~$per_image packages, then matching"
   "$populate" "$DRYDOCK_STORE" "$work/base.json" "$work/pool.tsv" "$images" "$per_image" 7
   "$drydock" fleet rematch >/dev/null
+  case $DRYDOCK_STORE in sqlite:*) [ -z "${STORE:-}" ] || touch "${STORE#sqlite:}.filled" ;; esac
 fi
 "$drydock" fleet status | sed 's/^/  store: /' > "$work/status.txt"
 

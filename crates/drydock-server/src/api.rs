@@ -375,11 +375,7 @@ pub(crate) async fn finding_page(
 ) -> Result<FindingPage, ApiError> {
     filter.limit = Some(limit + 1);
     let (mut rows, total) = state
-        .store(move |store| {
-            let rows = store.findings(&filter)?;
-            let total = store.count_findings(&filter)?;
-            Ok((rows, total))
-        })
+        .store(move |store| store.findings_with_total(&filter))
         .await?;
     let mut next = None;
     if rows.len() > limit {

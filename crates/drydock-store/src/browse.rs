@@ -132,19 +132,6 @@ impl Store {
         Ok(rows.iter().map(crate::query::event_record).collect())
     }
 
-    /// How many findings match `filter` (its `limit` and `after` ignored).
-    pub fn count_findings(&mut self, filter: &FindingFilter) -> Result<i64, StoreError> {
-        let mut sql = String::from(
-            "SELECT COUNT(*) FROM findings f JOIN matches m ON m.id = f.match_id \
-             JOIN images i ON i.id = f.image_id JOIN packages p ON p.id = m.package_id WHERE 1 = 1",
-        );
-        let values = finding_conditions(filter, &mut sql);
-        Ok(self
-            .conn()
-            .query_one(&sql, &values)?
-            .map_or(0, |r| r.int(0)))
-    }
-
     /// Open findings by severity, plus `kev`, `fixable` and `total`; and
     /// `vulnerabilities` (distinct ids) and `images` (with an open finding).
     pub fn open_counts(&mut self) -> Result<BTreeMap<String, i64>, StoreError> {

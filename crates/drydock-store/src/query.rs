@@ -117,8 +117,117 @@ pub struct FindingCursor {
     pub version: String,
     pub purl: String,
     pub vuln_id: String,
-    pub digest: String,
     pub id: i64,
+}
+
+impl FindingCursor {
+    fn match_key(&self) -> MatchKey {
+        MatchKey {
+            kev: self.kev,
+            severity_rank: self.severity_rank,
+            epss: self.epss,
+            fixable: self.fixable,
+            package: self.package.clone(),
+            version: self.version.clone(),
+            purl: self.purl.clone(),
+            vuln_id: self.vuln_id.clone(),
+        }
+    }
+}
+
+/// What every finding of one match shares of the priority order.
+#[derive(Debug, Clone)]
+struct MatchKey {
+    kev: i64,
+    severity_rank: i64,
+    /// `-1` when unknown.
+    epss: f64,
+    fixable: i64,
+    package: String,
+    version: String,
+    purl: String,
+    vuln_id: String,
+}
+
+impl MatchKey {
+    /// Priority order: KEV, higher severity, higher EPSS, fixable first,
+    /// then package name, version, purl and vulnerability id (byte order).
+    fn order(&self, other: &MatchKey) -> std::cmp::Ordering {
+        other
+            .kev
+            .cmp(&self.kev)
+            .then(other.severity_rank.cmp(&self.severity_rank))
+            .then(
+                other
+                    .epss
+                    .partial_cmp(&self.epss)
+                    .unwrap_or(std::cmp::Ordering::Equal),
+            )
+            .then(other.fixable.cmp(&self.fixable))
+            .then_with(|| self.package.cmp(&other.package))
+            .then_with(|| self.version.cmp(&other.version))
+            .then_with(|| self.purl.cmp(&other.purl))
+            .then_with(|| self.vuln_id.cmp(&other.vuln_id))
+    }
+}
+
+/// A match a filter can select findings of.
+#[derive(Debug, Clone)]
+struct Candidate {
+    id: i64,
+    key: MatchKey,
+    /// All its findings match (else only those of the plan's `images`).
+    text: bool,
+}
+
+/// The matches of a narrow filter in priority order (see
+/// [`Store::finding_plan`]).
+struct MatchPlan {
+    candidates: Vec<Candidate>,
+    /// Images whose every finding matches the free text.
+    images: Vec<i64>,
+}
+
+impl MatchPlan {
+    /// Appends the condition that keeps, of these matches, only the
+    /// findings of the plan's images for those not matched by their text.
+    fn restrict(&self, group: &[Candidate], sql: &mut String) {
+        if group.iter().all(|c| c.text) {
+            return;
+        }
+        let text: Vec<i64> = group.iter().filter(|c| c.text).map(|c| c.id).collect();
+        let images = id_list(&self.images);
+        if text.is_empty() {
+            let _ = write!(sql, " AND f.image_id IN ({images})");
+        } else {
+            let _ = write!(
+                sql,
+                " AND (f.match_id IN ({}) OR f.image_id IN ({images}))",
+                id_list(&text)
+            );
+        }
+    }
+}
+
+/// At most this many images matched by free text for the match-by-match
+/// plan (all their matches are candidates); more are sorted in one query.
+const PLAN_IMAGES: usize = 200;
+/// At most this many candidate matches for the match-by-match plan.
+const PLAN_MATCHES: usize = 20_000;
+
+/// Row ids as SQL literals (`1, 2, 3`; never empty: `NULL` for none).
+fn id_list(ids: &[i64]) -> String {
+    if ids.is_empty() {
+        return "NULL".to_owned();
+    }
+    let mut out = String::with_capacity(ids.len() * 8);
+    for (index, id) in ids.iter().enumerate() {
+        if index > 0 {
+            out.push_str(", ");
+        }
+        let _ = write!(out, "{id}");
+    }
+    out
 }
 
 /// One finding of one image.
@@ -159,7 +268,6 @@ impl FindingRow {
             version: self.version.clone(),
             purl: self.purl.clone(),
             vuln_id: self.vuln_id.clone(),
-            digest: self.digest.clone(),
             id: self.id,
         }
     }
@@ -378,16 +486,237 @@ impl Store {
     }
 
     /// Findings matching `filter`, in priority order (KEV, severity, EPSS,
-    /// fixable first, package, id, digest), each with its locations.
+    /// fixable first, package name, version, purl, vulnerability id, then
+    /// the finding's id), each with its locations.
     pub fn findings(&mut self, filter: &FindingFilter) -> Result<Vec<FindingRow>, StoreError> {
+        let ids = match self.finding_plan(filter)? {
+            Some(plan) => self.plan_page(filter, &plan)?,
+            None => self.scan_page(filter)?,
+        };
+        self.finding_rows(&ids)
+    }
+
+    /// [`Store::findings`] and how many findings match (`limit` and `after`
+    /// ignored), sharing the work of both.
+    pub fn findings_with_total(
+        &mut self,
+        filter: &FindingFilter,
+    ) -> Result<(Vec<FindingRow>, i64), StoreError> {
+        let (ids, total) = match self.finding_plan(filter)? {
+            Some(plan) => (
+                self.plan_page(filter, &plan)?,
+                self.plan_count(filter, &plan)?,
+            ),
+            None => (self.scan_page(filter)?, self.scan_count(filter)?),
+        };
+        Ok((self.finding_rows(&ids)?, total))
+    }
+
+    /// How many findings match `filter` (its `limit` and `after` ignored).
+    pub fn count_findings(&mut self, filter: &FindingFilter) -> Result<i64, StoreError> {
+        match self.finding_plan(filter)? {
+            Some(plan) => self.plan_count(filter, &plan),
+            None => self.scan_count(filter),
+        }
+    }
+
+    /// The matches whose findings `filter` can select, in priority order,
+    /// when they are few enough to page findings match by match (a filter
+    /// on the vulnerability, the package or free text); `None` otherwise.
+    fn finding_plan(&mut self, filter: &FindingFilter) -> Result<Option<MatchPlan>, StoreError> {
+        let q = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+        if filter.vuln.is_none() && filter.package.is_none() && q.is_none() {
+            return Ok(None);
+        }
         let mut sql = String::from(
-            "SELECT f.image_id, m.package_id, i.digest, f.state, f.first_seen, f.resolved_at, \
-             f.cause, m.vuln_id, m.severity, m.kev, m.epss, m.fixable, m.fixed, p.name, \
-             p.version, p.purl, m.detail, f.id, m.severity_rank \
-             FROM findings f JOIN matches m ON m.id = f.match_id \
+            "SELECT m.id, m.kev, m.severity_rank, COALESCE(m.epss, -1.0), m.fixable, p.name, \
+             p.version, p.purl, m.vuln_id FROM matches m JOIN packages p ON p.id = m.package_id \
+             WHERE 1 = 1",
+        );
+        let mut values = match_conditions(filter, &mut sql);
+        let mut images = Vec::new();
+        let mut text_matched = None;
+        if let Some(q) = q {
+            let pattern = format!("%{}%", like_escape(&q.to_lowercase()));
+            // Images whose digest or places hold the text: all their findings.
+            // SQLite's `LIKE` ignores ASCII case as its `LOWER` does (and
+            // costs a quarter of it): the same rows as the PostgreSQL form.
+            let image_sql = match self.backend() {
+                crate::Backend::Sqlite => {
+                    "SELECT id FROM images WHERE digest LIKE $1 ESCAPE '!' \
+                     UNION SELECT image_id FROM sightings WHERE gone_at IS NULL \
+                     AND (reference LIKE $1 ESCAPE '!' OR pod LIKE $1 ESCAPE '!' \
+                     OR workload LIKE $1 ESCAPE '!')"
+                }
+                crate::Backend::Postgres => {
+                    "SELECT id FROM images WHERE digest LIKE $1 ESCAPE '!' \
+                     UNION SELECT image_id FROM sightings WHERE gone_at IS NULL \
+                     AND (LOWER(reference) LIKE $1 ESCAPE '!' OR LOWER(COALESCE(pod, '')) LIKE $1 ESCAPE '!' \
+                     OR LOWER(COALESCE(workload, '')) LIKE $1 ESCAPE '!')"
+                }
+            };
+            let rows = self.conn().query(image_sql, &params![pattern.as_str()])?;
+            images = rows.iter().map(|row| row.int(0)).collect();
+            images.sort_unstable();
+            if images.len() > PLAN_IMAGES {
+                return Ok(None);
+            }
+            let mut text_sql = sql.clone();
+            let mut text_values = values.clone();
+            text_values.push(Value::from(pattern.to_uppercase()));
+            text_values.push(Value::from(pattern));
+            let _ = write!(
+                text_sql,
+                " AND (m.id IN (SELECT match_id FROM match_ids WHERE vid LIKE ${} ESCAPE '!') \
+                 OR m.package_id IN (SELECT id FROM packages WHERE LOWER(name) LIKE ${} ESCAPE '!'))",
+                text_values.len() - 1,
+                text_values.len()
+            );
+            text_matched = Some((text_sql, text_values));
+        }
+        let mut candidates: Vec<Candidate> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut add = |row: Row, text: bool| {
+            if seen.insert(row.int(0)) {
+                candidates.push(Candidate {
+                    id: row.int(0),
+                    key: MatchKey {
+                        kev: row.int(1),
+                        severity_rank: row.int(2),
+                        epss: row.real(3),
+                        fixable: row.int(4),
+                        package: row.text(5),
+                        version: row.text(6),
+                        purl: row.text(7),
+                        vuln_id: row.text(8),
+                    },
+                    text,
+                });
+            }
+        };
+        match text_matched {
+            None => {
+                for row in self.conn().query(&sql, &values)? {
+                    add(row, true);
+                }
+            }
+            Some((text_sql, text_values)) => {
+                for row in self.conn().query(&text_sql, &text_values)? {
+                    add(row, true);
+                }
+                if !images.is_empty() {
+                    // Any match of those images, whatever its text.
+                    let _ = write!(
+                        sql,
+                        " AND m.id IN (SELECT match_id FROM findings WHERE image_id IN ({}))",
+                        id_list(&images)
+                    );
+                    for row in self.conn().query(&sql, &values)? {
+                        add(row, false);
+                    }
+                }
+            }
+        }
+        values.clear();
+        if candidates.len() > PLAN_MATCHES {
+            return Ok(None);
+        }
+        candidates.sort_by(|a, b| a.key.order(&b.key).then(a.id.cmp(&b.id)));
+        Ok(Some(MatchPlan { candidates, images }))
+    }
+
+    /// Finding ids of one page of `plan`: match by match in priority order,
+    /// each match's findings (or those of a run of matches with the same
+    /// key) in id order, through the index on (match, state, id).
+    fn plan_page(
+        &mut self,
+        filter: &FindingFilter,
+        plan: &MatchPlan,
+    ) -> Result<Vec<i64>, StoreError> {
+        let limit = filter.limit.unwrap_or(usize::MAX);
+        let after = filter.after.as_ref().map(|a| (a.match_key(), a.id));
+        let mut out = Vec::new();
+        for group in plan.candidates.chunk_by(|a, b| a.key.order(&b.key).is_eq()) {
+            if out.len() >= limit {
+                break;
+            }
+            let Some(key) = group.first().map(|c| &c.key) else {
+                continue;
+            };
+            let after_id = match &after {
+                Some((after_key, id)) => match key.order(after_key) {
+                    std::cmp::Ordering::Less => continue,
+                    std::cmp::Ordering::Equal => Some(*id),
+                    std::cmp::Ordering::Greater => None,
+                },
+                None => None,
+            };
+            let mut sql = String::from("SELECT f.id FROM findings f WHERE");
+            let ids: Vec<i64> = group.iter().map(|c| c.id).collect();
+            if let [id] = ids.as_slice() {
+                let _ = write!(sql, " f.match_id = {id}");
+            } else {
+                let _ = write!(sql, " f.match_id IN ({})", id_list(&ids));
+            }
+            let values = image_conditions(filter, &mut sql);
+            plan.restrict(group, &mut sql);
+            if let Some(id) = after_id {
+                let _ = write!(sql, " AND f.id > {id}");
+            }
+            sql.push_str(" ORDER BY f.id");
+            if limit != usize::MAX {
+                let _ = write!(sql, " LIMIT {}", limit - out.len());
+            }
+            self.conn().query_each(&sql, &values, |row| {
+                out.push(row.int(0));
+                Ok(())
+            })?;
+        }
+        Ok(out)
+    }
+
+    /// How many findings `plan` holds: counted from the index on (match,
+    /// state, id), a few hundred matches at a time.
+    fn plan_count(&mut self, filter: &FindingFilter, plan: &MatchPlan) -> Result<i64, StoreError> {
+        let mut total = 0;
+        for text in [true, false] {
+            let group: Vec<Candidate> = plan
+                .candidates
+                .iter()
+                .filter(|c| c.text == text)
+                .cloned()
+                .collect();
+            for chunk in group.chunks(500) {
+                let ids: Vec<i64> = chunk.iter().map(|c| c.id).collect();
+                let mut sql = format!(
+                    "SELECT COUNT(*) FROM findings f WHERE f.match_id IN ({})",
+                    id_list(&ids)
+                );
+                let values = image_conditions(filter, &mut sql);
+                plan.restrict(chunk, &mut sql);
+                total += self
+                    .conn()
+                    .query_one(&sql, &values)?
+                    .map_or(0, |row| row.int(0));
+            }
+        }
+        Ok(total)
+    }
+
+    /// Finding ids of one page by sorting every match of `filter` (the
+    /// filters [`Store::finding_plan`] cannot narrow first).
+    fn scan_page(&mut self, filter: &FindingFilter) -> Result<Vec<i64>, StoreError> {
+        let mut sql = String::from(
+            "SELECT f.id FROM findings f JOIN matches m ON m.id = f.match_id \
              JOIN images i ON i.id = f.image_id JOIN packages p ON p.id = m.package_id WHERE 1 = 1",
         );
         let mut values = finding_conditions(filter, &mut sql);
+        // Text in byte order on both backends (PostgreSQL's default is the
+        // database's locale), as the match-by-match path sorts it.
+        let c = match self.backend() {
+            crate::Backend::Postgres => " COLLATE \"C\"",
+            crate::Backend::Sqlite => "",
+        };
         if let Some(after) = &filter.after {
             let mut bind = |value: Value| {
                 values.push(value);
@@ -402,24 +731,61 @@ impl Store {
                 bind(Value::from(after.version.as_str())),
                 bind(Value::from(after.purl.as_str())),
                 bind(Value::from(after.vuln_id.as_str())),
-                bind(Value::from(after.digest.as_str())),
                 bind(Value::Int(after.id)),
             ];
             let _ = write!(
                 sql,
                 " AND (1 - m.kev, -m.severity_rank, -COALESCE(m.epss, -1.0), 1 - m.fixable, \
-                 p.name, p.version, p.purl, m.vuln_id, i.digest, f.id) > ({})",
+                 p.name{c}, p.version{c}, p.purl{c}, m.vuln_id{c}, f.id) > ({})",
                 keys.join(", ")
             );
         }
-        sql.push_str(
+        let _ = write!(
+            sql,
             " ORDER BY m.kev DESC, m.severity_rank DESC, COALESCE(m.epss, -1.0) DESC, \
-             m.fixable DESC, p.name, p.version, p.purl, m.vuln_id, i.digest, f.id",
+             m.fixable DESC, p.name{c}, p.version{c}, p.purl{c}, m.vuln_id{c}, f.id"
         );
         if let Some(limit) = filter.limit {
             let _ = write!(sql, " LIMIT {limit}");
         }
-        let rows = self.conn().query(&sql, &values)?;
+        let mut ids = Vec::new();
+        self.conn().query_each(&sql, &values, |row| {
+            ids.push(row.int(0));
+            Ok(())
+        })?;
+        Ok(ids)
+    }
+
+    fn scan_count(&mut self, filter: &FindingFilter) -> Result<i64, StoreError> {
+        let mut sql = String::from(
+            "SELECT COUNT(*) FROM findings f JOIN matches m ON m.id = f.match_id \
+             JOIN images i ON i.id = f.image_id JOIN packages p ON p.id = m.package_id WHERE 1 = 1",
+        );
+        let values = finding_conditions(filter, &mut sql);
+        Ok(self
+            .conn()
+            .query_one(&sql, &values)?
+            .map_or(0, |r| r.int(0)))
+    }
+
+    /// These findings (by id, in this order), each with its locations.
+    fn finding_rows(&mut self, ids: &[i64]) -> Result<Vec<FindingRow>, StoreError> {
+        let mut by_id: HashMap<i64, Row> = HashMap::with_capacity(ids.len());
+        let values: Vec<Value> = ids.iter().map(|id| Value::Int(*id)).collect();
+        self.conn().query_each_in(
+            "SELECT f.image_id, m.package_id, i.digest, f.state, f.first_seen, f.resolved_at, \
+             f.cause, m.vuln_id, m.severity, m.kev, m.epss, m.fixable, m.fixed, p.name, \
+             p.version, p.purl, m.detail, f.id, m.severity_rank \
+             FROM findings f JOIN matches m ON m.id = f.match_id \
+             JOIN images i ON i.id = f.image_id JOIN packages p ON p.id = m.package_id \
+             WHERE f.id IN ({in})",
+            &values,
+            |row| {
+                by_id.insert(row.int(17), row);
+                Ok(())
+            },
+        )?;
+        let rows: Vec<Row> = ids.iter().filter_map(|id| by_id.remove(id)).collect();
         let image_ids: Vec<i64> = rows.iter().map(|row| row.int(0)).collect();
         let mut locations = self.locations_of(&image_ids)?;
         // The package's file location in each image.
@@ -612,34 +978,37 @@ impl Store {
 /// `WHERE`), over `findings f`, `matches m`, `images i`, `packages p`;
 /// returns the bound values.
 pub(crate) fn finding_conditions(filter: &FindingFilter, sql: &mut String) -> Vec<Value> {
-    let mut values: Vec<Value> = Vec::new();
-    let bind = |values: &mut Vec<Value>, value: Value| {
-        values.push(value);
-        format!("${}", values.len())
-    };
-    if !filter.include_resolved {
-        sql.push_str(" AND f.state = 'open'");
-    }
-    if let Some(vuln) = &filter.vuln {
-        let p = bind(&mut values, Value::from(vuln.to_ascii_uppercase()));
+    let mut values = image_conditions(filter, sql);
+    push_match_conditions(filter, sql, &mut values);
+    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let pattern = format!("%{}%", like_escape(&q.to_lowercase()));
+        let upper = bind(&mut values, Value::from(pattern.to_uppercase()));
+        let lower = bind(&mut values, Value::from(pattern));
         let _ = write!(
             sql,
-            " AND f.match_id IN (SELECT match_id FROM match_ids WHERE vid = {p})"
+            " AND (f.match_id IN (SELECT match_id FROM match_ids WHERE vid LIKE {upper} ESCAPE '!' \
+               UNION SELECT id FROM matches WHERE package_id IN \
+                 (SELECT id FROM packages WHERE LOWER(name) LIKE {lower} ESCAPE '!')) \
+             OR f.image_id IN (SELECT id FROM images WHERE digest LIKE {lower} ESCAPE '!' \
+               UNION SELECT image_id FROM sightings WHERE gone_at IS NULL \
+               AND (LOWER(reference) LIKE {lower} ESCAPE '!' OR LOWER(COALESCE(pod, '')) LIKE {lower} ESCAPE '!' \
+               OR LOWER(COALESCE(workload, '')) LIKE {lower} ESCAPE '!')))"
         );
     }
-    if let Some(severity) = filter.severity {
-        let p = bind(&mut values, Value::Int(severity as i64));
-        let _ = write!(sql, " AND m.severity_rank >= {p}");
-    }
-    if filter.kev {
-        sql.push_str(" AND m.kev = 1");
-    }
-    if filter.fixable {
-        sql.push_str(" AND m.fixable = 1");
-    }
-    if let Some(package) = &filter.package {
-        let p = bind(&mut values, Value::from(package.as_str()));
-        let _ = write!(sql, " AND p.name = {p}");
+    values
+}
+
+fn bind(values: &mut Vec<Value>, value: Value) -> String {
+    values.push(value);
+    format!("${}", values.len())
+}
+
+/// The conditions of `filter` on a finding's state and image (over
+/// `findings f` alone), appended to `sql`; returns the bound values.
+fn image_conditions(filter: &FindingFilter, sql: &mut String) -> Vec<Value> {
+    let mut values: Vec<Value> = Vec::new();
+    if !filter.include_resolved {
+        sql.push_str(" AND f.state = 'open'");
     }
     if let Some(namespace) = &filter.namespace {
         let p = bind(&mut values, Value::from(namespace.as_str()));
@@ -659,27 +1028,44 @@ pub(crate) fn finding_conditions(filter: &FindingFilter, sql: &mut String) -> Ve
         let p = bind(&mut values, Value::from(image.as_str()));
         let _ = write!(
             sql,
-            " AND (i.digest = {p} OR f.image_id IN (SELECT image_id FROM sightings \
+            " AND f.image_id IN (SELECT id FROM images WHERE digest = {p} UNION SELECT image_id FROM sightings \
              WHERE gone_at IS NULL AND (reference = {p} OR repository = {p} \
-             OR (COALESCE(registry, '') || '/' || COALESCE(repository, '')) = {p})))"
-        );
-    }
-    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let pattern = format!("%{}%", like_escape(&q.to_lowercase()));
-        let upper = bind(&mut values, Value::from(pattern.to_uppercase()));
-        let lower = bind(&mut values, Value::from(pattern));
-        let _ = write!(
-            sql,
-            " AND (f.match_id IN (SELECT match_id FROM match_ids WHERE vid LIKE {upper} ESCAPE '!' \
-               UNION SELECT id FROM matches WHERE package_id IN \
-                 (SELECT id FROM packages WHERE LOWER(name) LIKE {lower} ESCAPE '!')) \
-             OR f.image_id IN (SELECT id FROM images WHERE digest LIKE {lower} ESCAPE '!' \
-               UNION SELECT image_id FROM sightings WHERE gone_at IS NULL \
-               AND (LOWER(reference) LIKE {lower} ESCAPE '!' OR LOWER(COALESCE(pod, '')) LIKE {lower} ESCAPE '!' \
-               OR LOWER(COALESCE(workload, '')) LIKE {lower} ESCAPE '!')))"
+             OR (COALESCE(registry, '') || '/' || COALESCE(repository, '')) = {p}))"
         );
     }
     values
+}
+
+/// The conditions of `filter` on the match (over `matches m`, `packages
+/// p`): vulnerability, severity, KEV, fixable, package; free text aside.
+fn match_conditions(filter: &FindingFilter, sql: &mut String) -> Vec<Value> {
+    let mut values = Vec::new();
+    push_match_conditions(filter, sql, &mut values);
+    values
+}
+
+fn push_match_conditions(filter: &FindingFilter, sql: &mut String, values: &mut Vec<Value>) {
+    if let Some(vuln) = &filter.vuln {
+        let p = bind(values, Value::from(vuln.to_ascii_uppercase()));
+        let _ = write!(
+            sql,
+            " AND m.id IN (SELECT match_id FROM match_ids WHERE vid = {p})"
+        );
+    }
+    if let Some(severity) = filter.severity {
+        let p = bind(values, Value::Int(severity as i64));
+        let _ = write!(sql, " AND m.severity_rank >= {p}");
+    }
+    if filter.kev {
+        sql.push_str(" AND m.kev = 1");
+    }
+    if filter.fixable {
+        sql.push_str(" AND m.fixable = 1");
+    }
+    if let Some(package) = &filter.package {
+        let p = bind(values, Value::from(package.as_str()));
+        let _ = write!(sql, " AND p.name = {p}");
+    }
 }
 
 /// `%`, `_` and the escape character `!` taken literally in a `LIKE` pattern.
@@ -707,3 +1093,7 @@ pub(crate) fn event_record(row: &Row) -> EventRecord {
         cause: row.text(8),
     }
 }
+
+#[cfg(test)]
+#[path = "query_tests.rs"]
+mod tests;

@@ -93,6 +93,13 @@ CREATE INDEX matches_vuln ON matches (vuln_id);
 CREATE INDEX matches_package ON matches (package_id);
 CREATE INDEX events_kind_time ON events (kind, time);
 ",
+    // 6: findings pages read through an index: a match's open findings in id
+    // order (the last key of priority order), counted from the index alone.
+    // It leads with `match_id`, so it replaces `findings_match`.
+    "
+CREATE INDEX findings_match_state ON findings (match_id, state, id);
+DROP INDEX findings_match;
+",
 ];
 
 /// The newest schema version this build knows.

@@ -1,0 +1,423 @@
+//! Findings pages against an order computed here from the rows inserted:
+//! every filter path (match by match, one sorted query), paged with the
+//! cursor at several page sizes, gives exactly the unpaged list, and the
+//! count is right; on SQLite and PostgreSQL.
+use std::cmp::Reverse;
+
+use drydock_vuln::SeverityLevel;
+
+use super::{FindingFilter, PLAN_IMAGES};
+use crate::{Store, StoreUrl, params};
+
+/// xorshift64*: reproducible.
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
+    }
+}
+
+struct Image {
+    id: i64,
+    digest: String,
+    namespace: String,
+    pod: String,
+}
+struct Package {
+    id: i64,
+    name: String,
+    version: String,
+    purl: String,
+}
+struct Match {
+    id: i64,
+    package: usize,
+    vuln: String,
+    alias: String,
+    kev: i64,
+    rank: i64,
+    epss: Option<f64>,
+    fixable: i64,
+}
+struct Finding {
+    id: i64,
+    image: usize,
+    matched: usize,
+    open: bool,
+}
+struct Fleet {
+    images: Vec<Image>,
+    packages: Vec<Package>,
+    matches: Vec<Match>,
+    findings: Vec<Finding>,
+}
+
+/// A small fleet with ties everywhere: packages sharing name, version and
+/// purl (two identities), matches sharing every key but the id, EPSS
+/// unknown or equal, resolved findings, images found by free text.
+fn fill(store: &mut Store) -> Fleet {
+    let mut rng = Rng(0x5eed_1234_abcd_0001);
+    let conn = store.conn();
+    let mut fleet = Fleet {
+        images: Vec::new(),
+        packages: Vec::new(),
+        matches: Vec::new(),
+        findings: Vec::new(),
+    };
+    for n in 0..40 {
+        let digest = format!("sha256:{:064x}", (n * 7919 + 13) % 1000);
+        conn.execute(
+            "INSERT INTO images (digest, status, first_seen, last_seen, group_key, layer_count, \
+             package_count) VALUES ($1, 'analysed', 0, 0, 'g', 1, 1)",
+            &params![digest.as_str()],
+        )
+        .unwrap();
+        let id = conn
+            .query_one(
+                "SELECT id FROM images WHERE digest = $1",
+                &params![digest.as_str()],
+            )
+            .unwrap()
+            .unwrap()
+            .int(0);
+        let namespace = format!("ns{}", n % 3);
+        let pod = format!(
+            "pod-{}-{}",
+            ["web", "db", "queue", "batch"][n as usize % 4],
+            n
+        );
+        conn.execute(
+            "INSERT INTO sightings (source, key, image_id, kind, reference, cluster, namespace, \
+             workload, pod, first_seen, last_seen) VALUES ('k', $1, $2, 'kubernetes', $3, 'c', $4, \
+             $5, $6, 0, 0)",
+            &params![
+                format!("key{n}"),
+                id,
+                format!("registry.test/app{n}:1"),
+                namespace.as_str(),
+                format!("w{n}"),
+                pod.as_str()
+            ],
+        )
+        .unwrap();
+        fleet.images.push(Image {
+            id,
+            digest,
+            namespace,
+            pod,
+        });
+    }
+    let names = ["alpha", "Beta", "gamma-lib", "libalpha", "zeta"];
+    for n in 0..12 {
+        let name = names[n % names.len()];
+        // Identities 0 and 5, 1 and 6 share name, version and purl.
+        let version = format!("1.{}", n % 5 % 3);
+        let purl = format!("pkg:generic/{name}@{version}");
+        conn.execute(
+            "INSERT INTO packages (identity, kind, name, version, purl) VALUES ($1, 'generic', $2, $3, $4)",
+            &params![format!("identity{n}"), name, version.as_str(), purl.as_str()],
+        )
+        .unwrap();
+        let id = conn
+            .query_one(
+                "SELECT id FROM packages WHERE identity = $1",
+                &params![format!("identity{n}")],
+            )
+            .unwrap()
+            .unwrap()
+            .int(0);
+        fleet.packages.push(Package {
+            id,
+            name: name.to_owned(),
+            version,
+            purl,
+        });
+    }
+    let epss_values = [None, Some(0.5), Some(0.25), Some(0.5), Some(0.0)];
+    for n in 0..60 {
+        let package = rng.below(fleet.packages.len() as u64) as usize;
+        let vuln = format!("CVE-2024-{:04}", rng.below(8));
+        let group = format!("g{}", n % 2);
+        let kev = i64::from(rng.below(4) == 0);
+        let rank = rng.below(3) as i64 + 3;
+        let epss = epss_values[rng.below(epss_values.len() as u64) as usize];
+        let fixable = rng.below(2) as i64;
+        let done = conn
+            .execute(
+                "INSERT INTO matches (group_key, package_id, vuln_id, active, severity, severity_rank, \
+                 kev, epss, fixable, fixed, detail, detail_hash, updated_at) VALUES ($1, $2, $3, 1, \
+                 'high', $4, $5, $6, $7, '', '{}', '', 0) ON CONFLICT DO NOTHING",
+                &params![
+                    group.as_str(),
+                    fleet.packages[package].id,
+                    vuln.as_str(),
+                    rank,
+                    kev,
+                    epss,
+                    fixable
+                ],
+            )
+            .unwrap();
+        if done == 0 {
+            continue;
+        }
+        let id = conn
+            .query_one(
+                "SELECT id FROM matches WHERE group_key = $1 AND package_id = $2 AND vuln_id = $3",
+                &params![group.as_str(), fleet.packages[package].id, vuln.as_str()],
+            )
+            .unwrap()
+            .unwrap()
+            .int(0);
+        let alias = format!("GHSA-{}", &vuln[9..]);
+        for vid in [vuln.as_str(), alias.as_str()] {
+            conn.execute(
+                "INSERT INTO match_ids (vid, match_id) VALUES ($1, $2)",
+                &params![vid, id],
+            )
+            .unwrap();
+        }
+        fleet.matches.push(Match {
+            id,
+            package,
+            vuln,
+            alias,
+            kev,
+            rank,
+            epss,
+            fixable,
+        });
+    }
+    for (m, matched) in fleet.matches.iter().enumerate() {
+        for (i, image) in fleet.images.iter().enumerate() {
+            if rng.below(3) != 0 {
+                continue;
+            }
+            let open = rng.below(5) != 0;
+            conn.execute(
+                "INSERT INTO findings (image_id, match_id, state, first_seen) VALUES ($1, $2, $3, 0)",
+                &params![image.id, matched.id, if open { "open" } else { "resolved" }],
+            )
+            .unwrap();
+            let id = conn
+                .query_one(
+                    "SELECT id FROM findings WHERE image_id = $1 AND match_id = $2",
+                    &params![image.id, matched.id],
+                )
+                .unwrap()
+                .unwrap()
+                .int(0);
+            fleet.findings.push(Finding {
+                id,
+                image: i,
+                matched: m,
+                open,
+            });
+        }
+    }
+    fleet
+}
+
+/// The finding ids `filter` selects, in priority order, computed here.
+fn expected(fleet: &Fleet, filter: &FindingFilter) -> Vec<i64> {
+    let mut rows: Vec<_> = fleet
+        .findings
+        .iter()
+        .filter(|f| {
+            let m = &fleet.matches[f.matched];
+            let p = &fleet.packages[m.package];
+            let image = &fleet.images[f.image];
+            (filter.include_resolved || f.open)
+                && filter.vuln.as_ref().is_none_or(|v| {
+                    let v = v.to_ascii_uppercase();
+                    m.vuln == v || m.alias == v
+                })
+                && filter.severity.is_none_or(|s| m.rank >= s as i64)
+                && (!filter.kev || m.kev == 1)
+                && filter.package.as_ref().is_none_or(|n| &p.name == n)
+                && filter
+                    .namespace
+                    .as_ref()
+                    .is_none_or(|n| &image.namespace == n)
+                && filter.q.as_ref().is_none_or(|q| {
+                    let q = q.to_lowercase();
+                    m.vuln.to_lowercase().contains(&q)
+                        || m.alias.to_lowercase().contains(&q)
+                        || p.name.to_lowercase().contains(&q)
+                        || image.digest.contains(&q)
+                        || image.pod.to_lowercase().contains(&q)
+                        || format!("registry.test/app{}:1", f.image).contains(&q)
+                        || format!("w{}", f.image).contains(&q)
+                })
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        let key = |f: &Finding| {
+            let m = &fleet.matches[f.matched];
+            let p = &fleet.packages[m.package];
+            (
+                Reverse(m.kev),
+                Reverse(m.rank),
+                Reverse(ordered(m.epss.unwrap_or(-1.0))),
+                Reverse(m.fixable),
+                p.name.clone(),
+                p.version.clone(),
+                p.purl.clone(),
+                m.vuln.clone(),
+                f.id,
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+    rows.iter().map(|f| f.id).collect()
+}
+
+/// An EPSS as an integer that sorts the same (they are in [-1, 1]).
+fn ordered(epss: f64) -> i64 {
+    (epss * 1e9) as i64
+}
+
+fn check(store: &mut Store, fleet: &Fleet, filter: &FindingFilter) {
+    let want = expected(fleet, filter);
+    let all: Vec<i64> = store
+        .findings(filter)
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(all, want, "unpaged, {filter:?}");
+    assert_eq!(
+        store.count_findings(filter).unwrap(),
+        want.len() as i64,
+        "{filter:?}"
+    );
+    for limit in [1, 7, 50] {
+        let mut paged = Vec::new();
+        let mut page = FindingFilter {
+            limit: Some(limit),
+            ..filter.clone()
+        };
+        loop {
+            let (rows, total) = store.findings_with_total(&page).unwrap();
+            assert_eq!(total, want.len() as i64, "total, {page:?}");
+            assert!(rows.len() <= limit);
+            let Some(last) = rows.last() else { break };
+            // Through JSON, as the API's cursor goes.
+            let cursor = serde_json::to_string(&last.cursor()).unwrap();
+            page.after = Some(serde_json::from_str(&cursor).unwrap());
+            paged.extend(rows.iter().map(|r| r.id));
+            assert!(paged.len() <= want.len(), "paging does not end, {filter:?}");
+        }
+        assert_eq!(paged, want, "paged by {limit}, {filter:?}");
+    }
+}
+
+fn filters(fleet: &Fleet) -> Vec<FindingFilter> {
+    let mut out = vec![
+        FindingFilter::default(),
+        FindingFilter {
+            include_resolved: true,
+            ..FindingFilter::default()
+        },
+        FindingFilter {
+            severity: Some(SeverityLevel::High),
+            ..FindingFilter::default()
+        },
+        FindingFilter {
+            kev: true,
+            namespace: Some("ns1".to_owned()),
+            ..FindingFilter::default()
+        },
+    ];
+    for vuln in [
+        "cve-2024-0003",
+        "ghsa-0005",
+        "CVE-2024-0000",
+        "CVE-1999-0000",
+    ] {
+        out.push(FindingFilter {
+            vuln: Some(vuln.to_owned()),
+            ..FindingFilter::default()
+        });
+        out.push(FindingFilter {
+            vuln: Some(vuln.to_owned()),
+            include_resolved: true,
+            namespace: Some("ns2".to_owned()),
+            ..FindingFilter::default()
+        });
+    }
+    for q in [
+        "alpha",
+        "ALPHA",
+        "web",
+        "pod-db-1",
+        "2024-0007",
+        "ghsa",
+        "nothing",
+        "app3:",
+        &fleet.images[3].digest[10..20],
+    ] {
+        out.push(FindingFilter {
+            q: Some(q.to_owned()),
+            ..FindingFilter::default()
+        });
+        out.push(FindingFilter {
+            q: Some(q.to_owned()),
+            severity: Some(SeverityLevel::High),
+            include_resolved: true,
+            ..FindingFilter::default()
+        });
+    }
+    out.push(FindingFilter {
+        package: Some("alpha".to_owned()),
+        ..FindingFilter::default()
+    });
+    out.push(FindingFilter {
+        package: Some("Beta".to_owned()),
+        vuln: Some("CVE-2024-0001".to_owned()),
+        kev: true,
+        ..FindingFilter::default()
+    });
+    out
+}
+
+fn check_all(store: &mut Store) {
+    let fleet = fill(store);
+    assert!(fleet.images.len() < PLAN_IMAGES);
+    for filter in filters(&fleet) {
+        check(store, &fleet, &filter);
+    }
+    // The vulnerability, free-text and package filters page match by match.
+    for filter in filters(&fleet) {
+        let narrow = filter.vuln.is_some() || filter.q.is_some() || filter.package.is_some();
+        assert_eq!(
+            store.finding_plan(&filter).unwrap().is_some(),
+            narrow,
+            "{filter:?}"
+        );
+    }
+}
+
+#[test]
+fn findings_pages_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = StoreUrl::parse(&format!("sqlite:{}", dir.path().join("s.db").display())).unwrap();
+    let mut store = Store::open(&url).unwrap();
+    check_all(&mut store);
+}
+
+#[test]
+fn findings_pages_postgres() {
+    // A loud skip locally, a failure under CI, when PostgreSQL is missing.
+    let Some(postgres) = drydock_test::Postgres::start() else {
+        return;
+    };
+    let url = StoreUrl::parse(&postgres.database("pages")).unwrap();
+    let mut store = Store::open(&url).unwrap();
+    check_all(&mut store);
+}
