@@ -11,8 +11,10 @@
 #             ../shared/data/osv (PyPI, npm, crates.io, Go), each at its
 #             newest fixed version, one name in three also at an affected
 #             version. Reported: time, store size per image.
-#   rematch:  `drydock db import` of a second data set (the Go records, then
-#             PyPI again) triggers the re-match of every stored SBOM. Target:
+#   rematch:  `drydock db import` of a second data set (the tenth of the PyPI
+#             records held back from the first import, and the Go records;
+#             then PyPI again, which changes nothing) triggers the re-match of
+#             every stored SBOM. Target:
 #             < 10 s on the embedded store, 2 cores. Baseline in the same run:
 #             `drydock scan` of ONE image's SBOM (the per-image cost a
 #             tool that re-scans every image pays), times IMAGES, as a ratio.
@@ -57,8 +59,16 @@ export HOME=$work
 "$drydock" sbom "oci-dir:$fixture" -f json -o "$work/base.json"
 python3 "$root/bench/fleet-pool.py" "$osv" "$work/pool.tsv"
 
-say "importing the first data set (PyPI, npm, crates.io)"
-"$drydock" db import "$osv/PyPI" "$osv/npm" "$osv/crates.io" >/dev/null
+# The first data set holds nine PyPI records in ten (npm and crates.io whole):
+# the update below brings the tenth, so the re-match opens real findings.
+say "importing the first data set (9/10 of PyPI, npm, crates.io)"
+mkdir "$work/pypi-first"
+n=0
+for record in "$osv/PyPI"/*.json; do
+  n=$((n + 1))
+  [ $((n % 10)) -eq 0 ] || cp "$record" "$work/pypi-first/"
+done
+"$drydock" db import "$work/pypi-first" "$osv/npm" "$osv/crates.io" >/dev/null
 
 say "populating $images images x ~$per_image packages"
 start=$(date +%s.%N)
@@ -70,8 +80,8 @@ db_bytes=$(stat -c %s "$work/fleet.db")
 wal=$(stat -c %s "$work/fleet.db-wal" 2>/dev/null || echo 0)
 "$drydock" fleet status > "$work/status.txt"
 
-say "database update: Go records added -> automatic re-match"
-/usr/bin/time -f '%e %M' -o "$work/update.time" "$drydock" db import "$osv/Go" > "$work/update.txt"
+say "database update: the other PyPI records and the Go records -> automatic re-match"
+/usr/bin/time -f '%e %M' -o "$work/update.time" "$drydock" db import "$osv/PyPI" "$osv/Go" > "$work/update.txt"
 say "database update: the same PyPI data again -> re-match, nothing changes"
 /usr/bin/time -f '%e %M' -o "$work/same.time" "$drydock" db import "$osv/PyPI" > "$work/same.txt"
 # Time the re-match alone (the import's own time excluded).
@@ -89,7 +99,8 @@ for line in pool[:max(need, 0)]:
     doc["packages"].append({"name": name, "version": version, "type": kind, "purl": purl, "locations": [{"path": f"/app/{name}/package.json"}]})
 json.dump(doc, open(sys.argv[1], "w"))
 EOF
-/usr/bin/time -f '%e %M' -o "$work/one.time" "$drydock" scan "sbom:$work/one.json" -f json -o /dev/null 2>/dev/null || true
+# GNU time counts in hundredths: time 20 scans and divide.
+/usr/bin/time -f '%e %M' -o "$work/one.time" bash -c 'for i in $(seq 20); do "$1" scan "sbom:$2" -f json -o /dev/null 2>/dev/null || true; done' _ "$drydock" "$work/one.json"
 
 vuln=$("$drydock" fleet findings -f json --limit 200000 | python3 -c "
 import json,sys,collections
@@ -102,6 +113,13 @@ for run in 1 2 3 4 5; do
   best=$(python3 -c "print(min($best, $t))")
 done
 query_rss=$(tail -1 "$work/query.time" | cut -d' ' -f2)
+# The first page only (what `drydock serve` and a terminal user read first).
+page_best=999999
+for run in 1 2 3 4 5; do
+  /usr/bin/time -f '%e %M' -o "$work/page.time" "$drydock" fleet findings --vuln "$vuln" --limit 50 -f json >/dev/null
+  t=$(tail -1 "$work/page.time" | cut -d' ' -f1)
+  page_best=$(python3 -c "print(min($page_best, $t))")
+done
 table_best=999999
 for run in 1 2 3; do
   /usr/bin/time -f '%e %M' -o "$work/qt.time" "$drydock" fleet findings --vuln "$vuln" >/dev/null
@@ -113,16 +131,17 @@ read -r initial_s initial_kb < <(tail -1 "$work/initial.time")
 read -r update_s update_kb < <(tail -1 "$work/update.time")
 read -r same_s same_kb < <(tail -1 "$work/same.time")
 read -r rematch_s rematch_kb < <(tail -1 "$work/rematch.time")
-read -r one_s one_kb < <(tail -1 "$work/one.time")
+read -r twenty_s one_kb < <(tail -1 "$work/one.time")
+one_s=$(python3 -c "print($twenty_s / 20)")
 echo "fleet benchmark: $images images, ~$per_image packages each"
 sed 's/^/  store: /' "$work/status.txt"
 echo "  populate: ${populate_s} s; store on disk $(( (db_bytes + wal) / 1024 / 1024 )) MiB = $(( (db_bytes + wal) / images )) bytes per image"
 echo "  initial match: ${initial_s} s, peak RSS $((initial_kb / 1024)) MiB"
-echo "  db import Go (+ re-match): ${update_s} s, peak RSS $((update_kb / 1024)) MiB; $(tail -1 "$work/update.txt")"
+echo "  db import of the other PyPI records and Go (+ re-match): ${update_s} s, peak RSS $((update_kb / 1024)) MiB; $(tail -1 "$work/update.txt")"
 echo "  db import PyPI again (+ re-match): ${same_s} s; $(tail -1 "$work/same.txt")"
 echo "  fleet rematch alone: ${rematch_s} s (target < 10 s), peak RSS $((rematch_kb / 1024)) MiB"
 python3 -c "print(f'  baseline: scan of one {$per_image}-package SBOM {$one_s} s x $images images = {$one_s*$images:.0f} s; re-match ratio {$rematch_s/($one_s*$images):.4f}')"
-echo "  fleet findings --vuln $vuln ($count findings, JSON): best of 5 ${best} s (target < 0.1 s), peak RSS $((query_rss / 1024)) MiB; table: ${table_best} s"
+echo "  fleet findings --vuln $vuln ($count findings, JSON): best of 5 ${best} s (target < 0.1 s), peak RSS $((query_rss / 1024)) MiB; table: ${table_best} s; first page (--limit 50, JSON): ${page_best} s"
 
 if ! command -v pg_virtualenv >/dev/null; then
   echo "  workers: skipped (no pg_virtualenv: apt-get install postgresql)"

@@ -788,30 +788,24 @@ impl Store {
         let rows: Vec<Row> = ids.iter().filter_map(|id| by_id.remove(id)).collect();
         let image_ids: Vec<i64> = rows.iter().map(|row| row.int(0)).collect();
         let mut locations = self.locations_of(&image_ids)?;
-        // The package's file location in each image.
+        // The package's file location in each image: one indexed query per
+        // package (a page of one vulnerability names a few packages).
         let mut files: HashMap<(i64, i64), String> = HashMap::new();
-        let pairs: Vec<(i64, i64)> = rows.iter().map(|row| (row.int(0), row.int(1))).collect();
-        for chunk in pairs.chunks(400) {
-            let mut clauses = Vec::with_capacity(chunk.len());
-            let mut values = Vec::with_capacity(chunk.len() * 2);
-            for (image, package) in chunk {
-                values.push(Value::Int(*image));
-                values.push(Value::Int(*package));
-                clauses.push(format!(
-                    "(image_id = ${} AND package_id = ${})",
-                    values.len() - 1,
-                    values.len()
-                ));
-            }
+        let mut by_package: BTreeMap<i64, std::collections::BTreeSet<i64>> = BTreeMap::new();
+        for row in &rows {
+            by_package.entry(row.int(1)).or_default().insert(row.int(0));
+        }
+        for (package, images) in by_package {
+            let images: Vec<Value> = images.into_iter().map(Value::Int).collect();
+            // `package` is an integer id from the store, not user text.
             let sql = format!(
-                "SELECT image_id, package_id, MIN(location) FROM image_packages WHERE {} \
-                 GROUP BY image_id, package_id",
-                clauses.join(" OR ")
+                "SELECT image_id, MIN(location) FROM image_packages \
+                 WHERE package_id = {package} AND image_id IN ({{in}}) GROUP BY image_id"
             );
-            self.conn().query_each(&sql, &values, |row| {
-                let location = row.text(2);
+            self.conn().query_each_in(&sql, &images, |row| {
+                let location = row.text(1);
                 if !location.is_empty() {
-                    files.insert((row.int(0), row.int(1)), location);
+                    files.insert((row.int(0), package), location);
                 }
                 Ok(())
             })?;
