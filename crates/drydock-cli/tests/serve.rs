@@ -6,7 +6,7 @@
 //! and CISA KEV catalog. The API must say what `drydock fleet … -f json`
 //! says, on SQLite and on PostgreSQL; auth refusals leak nothing.
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
@@ -467,6 +467,30 @@ fn api_agrees_with_the_cli(env: &Env, work: &Path) -> Vec<Value> {
             sbom.header("content-disposition")
                 .unwrap()
                 .starts_with("attachment")
+        );
+        // Served as the SBOM writers write them: valid against the schemas.
+        let kind = format.trim_end_matches("-json");
+        let mut check = Command::new("python3")
+            .arg(workspace_root().join("crates/drydock-sbom/tests/validate_sbom.py"))
+            .arg(workspace_root().join("../shared/data/schemas"))
+            .args([kind, "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("python3");
+        check
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(sbom.text().as_bytes())
+            .unwrap();
+        let checked = check.wait_with_output().unwrap();
+        assert!(
+            checked.status.success(),
+            "{format}: {}{}",
+            String::from_utf8_lossy(&checked.stdout),
+            String::from_utf8_lossy(&checked.stderr)
         );
         let document = sbom.json();
         let names: BTreeSet<&str> = document[key]
