@@ -141,7 +141,7 @@ echo "  db import of the other PyPI records and Go (+ re-match): ${update_s} s, 
 echo "  db import PyPI again (+ re-match): ${same_s} s; $(tail -1 "$work/same.txt")"
 echo "  fleet rematch alone: ${rematch_s} s (target < 10 s), peak RSS $((rematch_kb / 1024)) MiB"
 python3 -c "print(f'  baseline: scan of one {$per_image}-package SBOM {$one_s} s x $images images = {$one_s*$images:.0f} s; re-match ratio {$rematch_s/($one_s*$images):.4f}')"
-echo "  fleet findings --vuln $vuln ($count findings, JSON): best of 5 ${best} s (target < 0.1 s), peak RSS $((query_rss / 1024)) MiB; table: ${table_best} s; first page (--limit 50, JSON): ${page_best} s"
+echo "  fleet findings --vuln $vuln ($count findings, JSON): best of 5 ${best} s (target < 0.1 s), peak RSS $((query_rss / 1024)) MiB; table: ${table_best} s; first page (--limit 50, JSON): $(python3 -c "print('< 0.01' if $page_best == 0 else $page_best)") s"
 
 if ! command -v pg_virtualenv >/dev/null; then
   echo "  workers: skipped (no pg_virtualenv: apt-get install postgresql)"
