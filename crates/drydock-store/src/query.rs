@@ -562,10 +562,15 @@ impl Store {
             let mut text_values = values.clone();
             text_values.push(Value::from(pattern.to_uppercase()));
             text_values.push(Value::from(pattern));
+            // On SQLite, `LIKE` alone ignores ASCII case, as `LOWER` would.
+            let name = match self.backend() {
+                crate::Backend::Sqlite => "name",
+                crate::Backend::Postgres => "LOWER(name)",
+            };
             let _ = write!(
                 text_sql,
                 " AND (m.id IN (SELECT match_id FROM match_ids WHERE vid LIKE ${} ESCAPE '!') \
-                 OR m.package_id IN (SELECT id FROM packages WHERE LOWER(name) LIKE ${} ESCAPE '!'))",
+                 OR m.package_id IN (SELECT id FROM packages WHERE {name} LIKE ${} ESCAPE '!'))",
                 text_values.len() - 1,
                 text_values.len()
             );

@@ -450,6 +450,20 @@ fn check_all(store: &mut Store) {
     for filter in &after {
         check(store, &fleet, filter);
     }
+    if store.backend() == crate::Backend::Sqlite {
+        // The kept counts are the counted ones.
+        let wrong = store
+            .conn()
+            .query_one(
+                "SELECT COUNT(*) FROM matches m WHERE open_findings <> \
+                 (SELECT COUNT(*) FROM findings f WHERE f.match_id = m.id AND f.state = 'open')",
+                &[],
+            )
+            .unwrap()
+            .unwrap()
+            .int(0);
+        assert_eq!(wrong, 0);
+    }
     // The vulnerability, free-text and package filters page match by match.
     for filter in filters(&fleet) {
         let narrow = filter.vuln.is_some() || filter.q.is_some() || filter.package.is_some();
@@ -477,6 +491,25 @@ fn findings_pages_postgres() {
     };
     let url = StoreUrl::parse(&postgres.database("pages")).unwrap();
     let mut store = Store::open(&url).unwrap();
+    // Where the server ships `pg_trgm`, migration 7 indexes sightings' text.
+    let conn = store.conn();
+    let available = conn
+        .query_one(
+            "SELECT COUNT(*) FROM pg_available_extensions WHERE name = 'pg_trgm'",
+            &[],
+        )
+        .unwrap()
+        .unwrap()
+        .int(0);
+    let indexed = conn
+        .query_one(
+            "SELECT COUNT(*) FROM pg_indexes WHERE tablename = 'sightings' AND indexname LIKE '%_trgm'",
+            &[],
+        )
+        .unwrap()
+        .unwrap()
+        .int(0);
+    assert_eq!(indexed, if available > 0 { 3 } else { 0 });
     check_all(&mut store);
 }
 
