@@ -255,6 +255,16 @@ fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, StoreError> {
          PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;",
     )
     .map_err(wrap)?;
+    // Plans chosen once per statement, not again for each binding: without
+    // this, a statement with a bound value compared to an indexed column
+    // (statistics of `ANALYZE`) or a bound `LIKE` pattern is prepared anew
+    // on every run, a third of the CPU of a findings page. Values written in
+    // the SQL (`state = 'open'`) still use the statistics.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )
+    .map_err(wrap)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }

@@ -176,6 +176,8 @@ impl MatchKey {
 struct Candidate {
     id: i64,
     key: MatchKey,
+    /// How many open findings it has, where the store keeps the count.
+    open: Option<i64>,
     /// All its findings match (else only those of the plan's `images`).
     text: bool,
 }
@@ -528,34 +530,29 @@ impl Store {
         if filter.vuln.is_none() && filter.package.is_none() && q.is_none() {
             return Ok(None);
         }
-        let mut sql = String::from(
+        // Each match's open findings, where the store keeps their count.
+        let open = match self.backend() {
+            crate::Backend::Sqlite => "m.open_findings",
+            crate::Backend::Postgres => "NULL",
+        };
+        let mut sql = format!(
             "SELECT m.id, m.kev, m.severity_rank, COALESCE(m.epss, -1.0), m.fixable, p.name, \
-             p.version, p.purl, m.vuln_id FROM matches m JOIN packages p ON p.id = m.package_id \
-             WHERE 1 = 1",
+             p.version, p.purl, m.vuln_id, {open} FROM matches m \
+             JOIN packages p ON p.id = m.package_id WHERE 1 = 1",
         );
         let mut values = match_conditions(filter, &mut sql);
         let mut images = Vec::new();
         let mut text_matched = None;
         if let Some(q) = q {
-            let pattern = format!("%{}%", like_escape(&q.to_lowercase()));
+            let lower = q.to_lowercase();
+            let pattern = format!("%{}%", like_escape(&lower));
             // Images whose digest or places hold the text: all their findings.
-            // SQLite's `LIKE` ignores ASCII case as its `LOWER` does (and
-            // costs a quarter of it): the same rows as the PostgreSQL form.
-            let image_sql = match self.backend() {
-                crate::Backend::Sqlite => {
-                    "SELECT id FROM images WHERE digest LIKE $1 ESCAPE '!' \
-                     UNION SELECT image_id FROM sightings WHERE gone_at IS NULL \
-                     AND (reference LIKE $1 ESCAPE '!' OR pod LIKE $1 ESCAPE '!' \
-                     OR workload LIKE $1 ESCAPE '!')"
-                }
-                crate::Backend::Postgres => {
-                    "SELECT id FROM images WHERE digest LIKE $1 ESCAPE '!' \
-                     UNION SELECT image_id FROM sightings WHERE gone_at IS NULL \
-                     AND (LOWER(reference) LIKE $1 ESCAPE '!' OR LOWER(COALESCE(pod, '')) LIKE $1 ESCAPE '!' \
-                     OR LOWER(COALESCE(workload, '')) LIKE $1 ESCAPE '!')"
-                }
-            };
-            let rows = self.conn().query(image_sql, &params![pattern.as_str()])?;
+            let image_sql = self.text_images_sql(&lower);
+            let mut image_values = vec![Value::from(pattern.as_str())];
+            if image_sql.contains("$2") {
+                image_values.push(Value::from(fts_phrase(&lower)));
+            }
+            let rows = self.conn().query(&image_sql, &image_values)?;
             images = rows.iter().map(|row| row.int(0)).collect();
             images.sort_unstable();
             if images.len() > PLAN_IMAGES {
@@ -565,10 +562,15 @@ impl Store {
             let mut text_values = values.clone();
             text_values.push(Value::from(pattern.to_uppercase()));
             text_values.push(Value::from(pattern));
+            // On SQLite, `LIKE` alone ignores ASCII case, as `LOWER` would.
+            let name = match self.backend() {
+                crate::Backend::Sqlite => "name",
+                crate::Backend::Postgres => "LOWER(name)",
+            };
             let _ = write!(
                 text_sql,
                 " AND (m.id IN (SELECT match_id FROM match_ids WHERE vid LIKE ${} ESCAPE '!') \
-                 OR m.package_id IN (SELECT id FROM packages WHERE LOWER(name) LIKE ${} ESCAPE '!'))",
+                 OR m.package_id IN (SELECT id FROM packages WHERE {name} LIKE ${} ESCAPE '!'))",
                 text_values.len() - 1,
                 text_values.len()
             );
@@ -590,6 +592,7 @@ impl Store {
                         purl: row.text(7),
                         vuln_id: row.text(8),
                     },
+                    open: row.opt_int(9),
                     text,
                 });
             }
@@ -623,6 +626,40 @@ impl Store {
         }
         candidates.sort_by(|a, b| a.key.order(&b.key).then(a.id.cmp(&b.id)));
         Ok(Some(MatchPlan { candidates, images }))
+    }
+
+    /// The query of the images whose digest, or a live sighting's
+    /// reference, pod or workload, holds `lower` (the text lowercased):
+    /// `$1` is its `LIKE` pattern, `$2` (when used) its trigram phrase.
+    /// Digests are scanned only when the text can occur in one; on SQLite
+    /// a text of three characters or more finds its sightings through the
+    /// trigram index, each candidate re-checked with the same `LIKE`.
+    fn text_images_sql(&self, lower: &str) -> String {
+        let mut parts = Vec::new();
+        if may_occur_in_digest(lower) {
+            parts.push("SELECT id FROM images WHERE digest LIKE $1 ESCAPE '!'".to_owned());
+        }
+        // SQLite's `LIKE` ignores ASCII case as its `LOWER` does (and costs
+        // a quarter of it): the same rows as the PostgreSQL form.
+        parts.push(match self.backend() {
+            crate::Backend::Sqlite => {
+                let indexed = if lower.chars().count() >= 3 {
+                    "id IN (SELECT rowid FROM sightings_text WHERE sightings_text MATCH $2) AND "
+                } else {
+                    ""
+                };
+                format!(
+                    "SELECT image_id FROM sightings WHERE {indexed}gone_at IS NULL \
+                     AND (reference LIKE $1 ESCAPE '!' OR pod LIKE $1 ESCAPE '!' \
+                     OR workload LIKE $1 ESCAPE '!')"
+                )
+            }
+            crate::Backend::Postgres => "SELECT image_id FROM sightings WHERE gone_at IS NULL \
+                 AND (LOWER(reference) LIKE $1 ESCAPE '!' OR LOWER(COALESCE(pod, '')) LIKE $1 ESCAPE '!' \
+                 OR LOWER(COALESCE(workload, '')) LIKE $1 ESCAPE '!')"
+                .to_owned(),
+        });
+        parts.join(" UNION ")
     }
 
     /// Finding ids of one page of `plan`: match by match in priority order,
@@ -675,17 +712,23 @@ impl Store {
         Ok(out)
     }
 
-    /// How many findings `plan` holds: counted from the index on (match,
-    /// state, id), a few hundred matches at a time.
+    /// How many findings `plan` holds: the sum of the kept counts of its
+    /// matches when all their open findings are selected (no condition on
+    /// the image, resolved findings left out), else counted from the index
+    /// on (match, state, id), a few hundred matches at a time.
     fn plan_count(&mut self, filter: &FindingFilter, plan: &MatchPlan) -> Result<i64, StoreError> {
+        let mut conditions = String::new();
+        let _ = image_conditions(filter, &mut conditions);
+        let open_only = conditions == " AND f.state = 'open'";
         let mut total = 0;
         for text in [true, false] {
-            let group: Vec<Candidate> = plan
-                .candidates
-                .iter()
-                .filter(|c| c.text == text)
-                .cloned()
-                .collect();
+            let mut group: Vec<Candidate> = Vec::new();
+            for candidate in plan.candidates.iter().filter(|c| c.text == text) {
+                match candidate.open {
+                    Some(open) if text && open_only => total += open,
+                    _ => group.push(candidate.clone()),
+                }
+            }
             for chunk in group.chunks(500) {
                 let ids: Vec<i64> = chunk.iter().map(|c| c.id).collect();
                 let mut sql = format!(
@@ -978,13 +1021,18 @@ pub(crate) fn finding_conditions(filter: &FindingFilter, sql: &mut String) -> Ve
         let pattern = format!("%{}%", like_escape(&q.to_lowercase()));
         let upper = bind(&mut values, Value::from(pattern.to_uppercase()));
         let lower = bind(&mut values, Value::from(pattern));
+        // Digests are scanned only when the text can occur in one.
+        let digests = if may_occur_in_digest(&q.to_lowercase()) {
+            format!("SELECT id FROM images WHERE digest LIKE {lower} ESCAPE '!' UNION ")
+        } else {
+            String::new()
+        };
         let _ = write!(
             sql,
             " AND (f.match_id IN (SELECT match_id FROM match_ids WHERE vid LIKE {upper} ESCAPE '!' \
                UNION SELECT id FROM matches WHERE package_id IN \
                  (SELECT id FROM packages WHERE LOWER(name) LIKE {lower} ESCAPE '!')) \
-             OR f.image_id IN (SELECT id FROM images WHERE digest LIKE {lower} ESCAPE '!' \
-               UNION SELECT image_id FROM sightings WHERE gone_at IS NULL \
+             OR f.image_id IN ({digests}SELECT image_id FROM sightings WHERE gone_at IS NULL \
                AND (LOWER(reference) LIKE {lower} ESCAPE '!' OR LOWER(COALESCE(pod, '')) LIKE {lower} ESCAPE '!' \
                OR LOWER(COALESCE(workload, '')) LIKE {lower} ESCAPE '!')))"
         );
@@ -1072,6 +1120,32 @@ fn like_escape(text: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// Whether `lower` (lowercased text) can be a substring of a stored image
+/// digest: `sha256:` or `sha512:` and lowercase hex digits, as
+/// [`drydock_core::Digest`] writes them (images are stored by that form).
+fn may_occur_in_digest(lower: &str) -> bool {
+    let hex = |text: &str| {
+        text.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    ["sha256", "sha512"]
+        .iter()
+        .any(|algorithm| match lower.split_once(':') {
+            // The colon is the digest's only one: before it, the end of the
+            // algorithm's name; after it, hex.
+            Some((before, after)) => algorithm.ends_with(before) && hex(after),
+            // Within the name, or within the hex.
+            None => algorithm.contains(lower) || hex(lower),
+        })
+}
+
+/// `text` as an FTS5 phrase: a string in double quotes (doubled inside);
+/// with the trigram tokenizer, the rows holding it as a substring (ignoring
+/// case), and maybe more.
+fn fts_phrase(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
 }
 
 pub(crate) fn event_record(row: &Row) -> EventRecord {

@@ -361,6 +361,27 @@ fn filters(fleet: &Fleet) -> Vec<FindingFilter> {
         "nothing",
         "app3:",
         &fleet.images[3].digest[10..20],
+        // Through the trigram index (SQLite), whatever the case.
+        "APP1",
+        "registry.test/app2",
+        "pod-queue",
+        "w12",
+        // Shorter than a trigram: scanned.
+        "db",
+        "w3",
+        "1:",
+        // Could be in a digest: the algorithm, its end, across the colon.
+        "sha256:000",
+        "a25",
+        "56:0000",
+        "0000000000000000000000000000000000000000000000000000000000001",
+        // Could not: digests are not scanned.
+        "sha256:x",
+        "2:0",
+        "a-l",
+        "\"quoted\"",
+        "100%",
+        "e_l",
     ] {
         out.push(FindingFilter {
             q: Some(q.to_owned()),
@@ -387,10 +408,61 @@ fn filters(fleet: &Fleet) -> Vec<FindingFilter> {
 }
 
 fn check_all(store: &mut Store) {
-    let fleet = fill(store);
+    let mut fleet = fill(store);
     assert!(fleet.images.len() < PLAN_IMAGES);
     for filter in filters(&fleet) {
         check(store, &fleet, &filter);
+    }
+    // Findings resolve, reopen and go; a pod is renamed: the kept counts
+    // and the text index follow.
+    let conn = store.conn();
+    let mut gone = Vec::new();
+    for (index, finding) in fleet.findings.iter_mut().enumerate() {
+        if index % 11 == 0 {
+            conn.execute("DELETE FROM findings WHERE id = $1", &params![finding.id])
+                .unwrap();
+            gone.push(index);
+        } else if index % 7 == 0 {
+            finding.open = !finding.open;
+            conn.execute(
+                "UPDATE findings SET state = $1 WHERE id = $2",
+                &params![if finding.open { "open" } else { "resolved" }, finding.id],
+            )
+            .unwrap();
+        }
+    }
+    for index in gone.into_iter().rev() {
+        fleet.findings.remove(index);
+    }
+    fleet.images[5].pod = "pod-renamed-5".to_owned();
+    conn.execute(
+        "UPDATE sightings SET pod = 'pod-renamed-5' WHERE image_id = $1",
+        &params![fleet.images[5].id],
+    )
+    .unwrap();
+    let mut after = filters(&fleet);
+    for q in ["renamed", "pod-db-5", "pod-web-4"] {
+        after.push(FindingFilter {
+            q: Some(q.to_owned()),
+            ..FindingFilter::default()
+        });
+    }
+    for filter in &after {
+        check(store, &fleet, filter);
+    }
+    if store.backend() == crate::Backend::Sqlite {
+        // The kept counts are the counted ones.
+        let wrong = store
+            .conn()
+            .query_one(
+                "SELECT COUNT(*) FROM matches m WHERE open_findings <> \
+                 (SELECT COUNT(*) FROM findings f WHERE f.match_id = m.id AND f.state = 'open')",
+                &[],
+            )
+            .unwrap()
+            .unwrap()
+            .int(0);
+        assert_eq!(wrong, 0);
     }
     // The vulnerability, free-text and package filters page match by match.
     for filter in filters(&fleet) {
@@ -419,5 +491,46 @@ fn findings_pages_postgres() {
     };
     let url = StoreUrl::parse(&postgres.database("pages")).unwrap();
     let mut store = Store::open(&url).unwrap();
+    // Where the server ships `pg_trgm`, migration 7 indexes sightings' text.
+    let conn = store.conn();
+    let available = conn
+        .query_one(
+            "SELECT COUNT(*) FROM pg_available_extensions WHERE name = 'pg_trgm'",
+            &[],
+        )
+        .unwrap()
+        .unwrap()
+        .int(0);
+    let indexed = conn
+        .query_one(
+            "SELECT COUNT(*) FROM pg_indexes WHERE tablename = 'sightings' AND indexname LIKE '%_trgm'",
+            &[],
+        )
+        .unwrap()
+        .unwrap()
+        .int(0);
+    assert_eq!(indexed, if available > 0 { 3 } else { 0 });
     check_all(&mut store);
+}
+
+#[test]
+fn digest_alphabet() {
+    use super::may_occur_in_digest as may;
+    let digest = format!("sha512:{}", "0123456789abcdef".repeat(8));
+    for text in [
+        "s", "sha", "sha256", "256", "ha512:", "6:", ":", ":0a", "2:ff", "abc", "sha256:",
+    ] {
+        assert!(may(text), "{text}");
+    }
+    for text in [
+        "x", "sha1", "sha256:x", "1:", "5:0", "a:b:c", "sha256::", "abc:", "g", "-",
+    ] {
+        assert!(!may(text), "{text}");
+    }
+    // Every substring of a digest passes.
+    for start in 0..digest.len() {
+        for end in start + 1..=digest.len().min(start + 12) {
+            assert!(may(&digest[start..end]), "{}", &digest[start..end]);
+        }
+    }
 }

@@ -2,10 +2,24 @@
 use crate::StoreError;
 use crate::sql::Conn;
 
+/// One schema version: the same statements on both backends, or each its own.
+struct Migration {
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const fn both(sql: &'static str) -> Migration {
+    Migration {
+        sqlite: sql,
+        postgres: sql,
+    }
+}
+
 /// Each entry is one schema version; never edit a released one, add a new one.
-const MIGRATIONS: &[&str] = &[
+const MIGRATIONS: &[Migration] = &[
     // 1: the fleet store.
-    "
+    both(
+        "
 CREATE TABLE sources (
   name TEXT PRIMARY KEY, kind TEXT NOT NULL, target TEXT NOT NULL, config TEXT NOT NULL,
   created_at BIGINT NOT NULL, last_sync BIGINT, last_error TEXT);
@@ -68,38 +82,114 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_state ON jobs (state, id);
 CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 ",
+    ),
     // 2: notification targets: API token, format options; what a ticket last said.
-    "
+    both(
+        "
 ALTER TABLE notify_targets ADD COLUMN token TEXT;
 ALTER TABLE notify_targets ADD COLUMN options TEXT;
 ALTER TABLE tickets ADD COLUMN body_sha TEXT;
 ALTER TABLE tickets ADD COLUMN updated_at BIGINT;
 CREATE INDEX deliveries_due ON deliveries (target, state, next_attempt);
 ",
+    ),
     // 3: the golden-image catalog and its audit log.
-    crate::golden::MIGRATION,
+    both(crate::golden::MIGRATION),
     // 4: remediations (`drydock fleet remediate`): which digest patches which.
-    "
+    both(
+        "
 CREATE TABLE remediations (
   id {id}, original_digest TEXT NOT NULL, patched_digest TEXT NOT NULL, target TEXT NOT NULL,
   created_at BIGINT NOT NULL, packages TEXT NOT NULL, vulns TEXT NOT NULL,
   UNIQUE (original_digest, patched_digest));
 CREATE INDEX remediations_patched ON remediations (patched_digest);
 ",
+    ),
     // 5: `drydock serve`: where images run, vulnerabilities by id, the trend.
-    "
+    both(
+        "
 CREATE INDEX sightings_place ON sightings (kind, cluster, namespace);
 CREATE INDEX matches_vuln ON matches (vuln_id);
 CREATE INDEX matches_package ON matches (package_id);
 CREATE INDEX events_kind_time ON events (kind, time);
 ",
+    ),
     // 6: findings pages read through an index: a match's open findings in id
     // order (the last key of priority order), counted from the index alone.
     // It leads with `match_id`, so it replaces `findings_match`.
-    "
+    both(
+        "
 CREATE INDEX findings_match_state ON findings (match_id, state, id);
 DROP INDEX findings_match;
 ",
+    ),
+    // 7: free text without scanning every sighting, and totals without
+    // counting every finding. SQLite: a trigram index (FTS5) of each
+    // sighting's reference, pod and workload, kept by triggers (the query
+    // re-checks every candidate with `LIKE`); each match's open findings
+    // counted in `matches.open_findings`, kept by triggers on `findings`.
+    // PostgreSQL: trigram indexes (`pg_trgm`) on the same texts as the
+    // query lowers them, when the extension can be created (else the query
+    // scans, as before); totals stay counted from the index (a count kept
+    // in the match's row would serialise concurrent workers on it).
+    Migration {
+        sqlite: "
+ALTER TABLE matches ADD COLUMN open_findings BIGINT NOT NULL DEFAULT 0;
+UPDATE matches SET open_findings =
+  (SELECT COUNT(*) FROM findings f WHERE f.match_id = matches.id AND f.state = 'open');
+CREATE TRIGGER findings_open_insert AFTER INSERT ON findings WHEN NEW.state = 'open' BEGIN
+  UPDATE matches SET open_findings = open_findings + 1 WHERE id = NEW.match_id;
+END;
+CREATE TRIGGER findings_open_delete AFTER DELETE ON findings WHEN OLD.state = 'open' BEGIN
+  UPDATE matches SET open_findings = open_findings - 1 WHERE id = OLD.match_id;
+END;
+CREATE TRIGGER findings_open_update AFTER UPDATE OF state, match_id ON findings
+  WHEN (OLD.state = 'open') <> (NEW.state = 'open') OR OLD.match_id <> NEW.match_id BEGIN
+  UPDATE matches SET open_findings = open_findings - 1 WHERE id = OLD.match_id AND OLD.state = 'open';
+  UPDATE matches SET open_findings = open_findings + 1 WHERE id = NEW.match_id AND NEW.state = 'open';
+END;
+CREATE VIRTUAL TABLE sightings_text USING fts5(
+  reference, pod, workload, content = 'sightings', content_rowid = 'id', tokenize = 'trigram');
+INSERT INTO sightings_text (sightings_text) VALUES ('rebuild');
+CREATE TRIGGER sightings_text_insert AFTER INSERT ON sightings BEGIN
+  INSERT INTO sightings_text (rowid, reference, pod, workload)
+    VALUES (NEW.id, NEW.reference, NEW.pod, NEW.workload);
+END;
+CREATE TRIGGER sightings_text_delete AFTER DELETE ON sightings BEGIN
+  INSERT INTO sightings_text (sightings_text, rowid, reference, pod, workload)
+    VALUES ('delete', OLD.id, OLD.reference, OLD.pod, OLD.workload);
+END;
+CREATE TRIGGER sightings_text_update AFTER UPDATE OF id, reference, pod, workload ON sightings BEGIN
+  INSERT INTO sightings_text (sightings_text, rowid, reference, pod, workload)
+    VALUES ('delete', OLD.id, OLD.reference, OLD.pod, OLD.workload);
+  INSERT INTO sightings_text (rowid, reference, pod, workload)
+    VALUES (NEW.id, NEW.reference, NEW.pod, NEW.workload);
+END;
+",
+        postgres: "
+DO $$
+BEGIN
+  CREATE EXTENSION IF NOT EXISTS pg_trgm;
+EXCEPTION WHEN OTHERS THEN
+  RAISE NOTICE 'pg_trgm unavailable (%): free text scans sightings', SQLERRM;
+END
+$$;
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
+    CREATE INDEX sightings_reference_trgm ON sightings
+      USING gin (LOWER(reference) gin_trgm_ops) WHERE gone_at IS NULL;
+    CREATE INDEX sightings_pod_trgm ON sightings
+      USING gin (LOWER(COALESCE(pod, '')) gin_trgm_ops) WHERE gone_at IS NULL;
+    CREATE INDEX sightings_workload_trgm ON sightings
+      USING gin (LOWER(COALESCE(workload, '')) gin_trgm_ops) WHERE gone_at IS NULL;
+  END IF;
+EXCEPTION WHEN OTHERS THEN
+  RAISE NOTICE 'no trigram indexes (%): free text scans sightings', SQLERRM;
+END
+$$;
+",
+    },
 ];
 
 /// The newest schema version this build knows.
@@ -142,7 +232,10 @@ fn migrate_locked(conn: &mut Conn) -> Result<(), StoreError> {
             continue;
         }
         conn.transaction(|conn| {
-            conn.batch(migration)?;
+            conn.batch(match conn.backend() {
+                crate::Backend::Sqlite => migration.sqlite,
+                crate::Backend::Postgres => migration.postgres,
+            })?;
             conn.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
                 &[version.into(), drydock_vuln::time::now_seconds().into()],
