@@ -378,6 +378,49 @@ fn application_layer_in_an_image_equals_cargo_audit() {
     }
     assert_eq!(got, expected);
     assert!(got.len() >= 8, "{got:?}");
+
+    // The table: one row per (advisory, crate, version), with the number of
+    // places it was found (binary and lock file), and a summary that
+    // counts unique findings.
+    let mut locations: std::collections::BTreeMap<&Key, usize> = std::collections::BTreeMap::new();
+    for (key, _) in &got {
+        *locations.entry(key).or_default() += 1;
+    }
+    assert!(locations.values().any(|&count| count == 2), "{locations:?}");
+    let db = database().unwrap();
+    let table = drydock(&[
+        "scan",
+        &format!("oci-dir:{}", layout.display()),
+        "--db-dir",
+        db.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8(ok(&table).to_vec()).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    assert!(header.ends_with("LOCATIONS"), "{text}");
+    let rows: Vec<Vec<&str>> = lines
+        .by_ref()
+        .take_while(|line| !line.is_empty())
+        .map(|line| line.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), locations.len(), "{text}");
+    for row in &rows {
+        let key = (row[2].to_owned(), row[0].to_owned(), row[1].to_owned());
+        assert_eq!(
+            row.last().unwrap().parse::<usize>().unwrap(),
+            locations[&key],
+            "{text}"
+        );
+    }
+    let summary = lines.next().unwrap();
+    assert!(
+        summary.starts_with(&format!(
+            "{} findings at {} locations in ",
+            locations.len(),
+            got.len()
+        )),
+        "{summary}"
+    );
 }
 
 /// Informational advisories (unmaintained, unsound, notice) are findings:

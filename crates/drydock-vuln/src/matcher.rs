@@ -363,7 +363,7 @@ pub fn match_packages(
             version: query.version.clone(),
         };
         for group in group_by_vulnerability(matched) {
-            findings.push(build_finding(db, &target, &via, &query, &group));
+            findings.push(build_finding(db, &target, &via, &query, &group)?);
         }
     }
     sort_by_priority(&mut findings);
@@ -710,7 +710,7 @@ fn build_finding(
     via: &MatchedVia,
     query: &Query,
     group: &[(&Advisory, AffectedMatch)],
-) -> Finding {
+) -> Result<Finding, DbError> {
     // Primary id: a distro record's upstream id when a distro record
     // matched (the distro is the authority for its packages), else the
     // smallest record id (members are sorted by id).
@@ -764,17 +764,17 @@ fn build_finding(
     };
 
     // The CVEs the records describe, and what NVD / CVE records say about
-    // them (a database read error leaves the finding without them).
+    // them.
     let mut described: Vec<String> = group
         .iter()
         .flat_map(|(advisory, _)| advisory.described_cves())
         .collect();
     described.sort();
     described.dedup();
-    let cve_records: Vec<&CveRecord> = described
-        .iter()
-        .filter_map(|cve| db.cve(cve).ok().flatten())
-        .collect();
+    let mut cve_records: Vec<&CveRecord> = Vec::new();
+    for cve in &described {
+        cve_records.extend(db.cve(cve)?);
+    }
     let severity = severity_of(group, &cve_records);
     // CVEs named only in `related` (ALSA notices, older Ubuntu records)
     // are listed with the other ids.
@@ -839,7 +839,7 @@ fn build_finding(
         .collect();
     references.dedup();
 
-    Finding {
+    Ok(Finding {
         id: primary,
         aliases: ids.into_iter().collect(),
         summary,
@@ -860,7 +860,7 @@ fn build_finding(
         records,
         references,
         suppressed: None,
-    }
+    })
 }
 
 /// What decided a finding's severity, and every vector seen.
