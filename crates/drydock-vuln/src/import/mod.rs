@@ -137,7 +137,7 @@ pub(crate) fn import_with_budget(
                 let rest = crate::storage::Rest {
                     metadata,
                     cves: match &tables.cves {
-                        Some(cves) => crate::storage::CveContents::Records(cves.iter().collect()),
+                        Some(cves) => crate::storage::CveContents::Records(cves.values().collect()),
                         None => crate::storage::CveContents::Unchanged,
                     },
                     kev: tables.kev.values().collect(),
@@ -159,7 +159,8 @@ pub(crate) fn import_with_budget(
 struct Tables {
     kev: HashMap<String, KevEntry>,
     epss: HashMap<String, Epss>,
-    cves: Option<Vec<CveRecord>>,
+    /// By id (ordered, as the generation stores them).
+    cves: Option<std::collections::BTreeMap<String, CveRecord>>,
 }
 
 /// A record on its way through the merge: where it came from (0: the
@@ -300,15 +301,14 @@ fn import_into(
                     cves_touched = true;
                     if tables.cves.is_none() {
                         tables.cves = Some(match &previous_generation {
-                            Some(generation) => crate::storage::read_all_cves(generation)?,
-                            None => Vec::new(),
+                            Some(generation) => crate::storage::read_all_cves(generation)?
+                                .into_iter()
+                                .map(|record| (record.id.clone(), record))
+                                .collect(),
+                            None => std::collections::BTreeMap::new(),
                         });
                     }
-                    let list = tables.cves.get_or_insert_with(Vec::new);
-                    let mut by_id: HashMap<String, CveRecord> = std::mem::take(list)
-                        .into_iter()
-                        .map(|record| (record.id.clone(), record))
-                        .collect();
+                    let by_id = tables.cves.get_or_insert_with(Default::default);
                     for (record, origin) in parsed {
                         report.cve_records += 1;
                         check_scores(&record, report);
@@ -317,7 +317,6 @@ fn import_into(
                             .or_insert_with(|| CveRecord::empty(&record.id))
                             .merge(record, origin);
                     }
-                    *list = by_id.into_values().collect();
                 }
                 Parsed::Epss {
                     model_version,
@@ -522,19 +521,16 @@ fn import_into(
             }
         })
         .collect();
-    let cve_status = match &mut tables.cves {
+    let cve_status = match &tables.cves {
         None => previous_status.cve.clone(),
-        Some(cves) => {
-            cves.sort_by(|a, b| a.id.cmp(&b.id));
-            (!cves.is_empty()).then(|| CveStatus {
-                count: cves.len(),
-                with_cvss: cves.iter().filter(|cve| !cve.metrics.is_empty()).count(),
-                last_import: match (&previous_status.cve, cves_touched) {
-                    (Some(previous), false) => previous.last_import.clone(),
-                    _ => now_text.clone(),
-                },
-            })
-        }
+        Some(cves) => (!cves.is_empty()).then(|| CveStatus {
+            count: cves.len(),
+            with_cvss: cves.values().filter(|cve| !cve.metrics.is_empty()).count(),
+            last_import: match (&previous_status.cve, cves_touched) {
+                (Some(previous), false) => previous.last_import.clone(),
+                _ => now_text.clone(),
+            },
+        }),
     };
     report.total_cve_records = cve_status.as_ref().map_or(0, |status| status.count);
     let mut status = compute_status(
