@@ -125,8 +125,8 @@ pub enum BuildError {
     },
     #[error(
         "`{url}`: suite `{suite}` expired: `Valid-Until` is {}, now is {} (a replayed old index would freeze the build on old packages)\n\nhint: `--allow-stale-release` accepts it with a warning",
-        release::format_time(*valid_until),
-        release::format_time(*now)
+        drydock_core::time::format_rfc3339(*valid_until),
+        drydock_core::time::format_rfc3339(*now)
     )]
     Expired {
         url: String,
@@ -136,8 +136,8 @@ pub enum BuildError {
     },
     #[error(
         "`{url}`: suite `{suite}` is dated in the future: `Date` is {}, now is {} (more than {} s of clock skew)\n\nhint: check this machine's clock; `--allow-stale-release` accepts it with a warning",
-        release::format_time(*date),
-        release::format_time(*now),
+        drydock_core::time::format_rfc3339(*date),
+        drydock_core::time::format_rfc3339(*now),
         CLOCK_SKEW
     )]
     Future {

@@ -197,46 +197,8 @@ pub fn parse_date(text: &str) -> Option<i64> {
     {
         return None;
     }
-    let days = days_from_civil(year, i64::try_from(month).ok()? + 1, day);
+    let days = drydock_core::time::days_from_civil(year, i64::try_from(month).ok()? + 1, day);
     Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-/// well-known algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month_index = (month + 9) % 12;
-    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// Seconds since the epoch as RFC 3339 UTC, for messages.
-pub fn format_time(seconds: i64) -> String {
-    let days = seconds.div_euclid(86_400);
-    let rest = seconds.rem_euclid(86_400);
-    let shifted = days + 719_468;
-    let era = shifted.div_euclid(146_097);
-    let day_of_era = shifted - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
 }
 
 /// Why a signed Release must not be trusted at `now`.
@@ -276,9 +238,12 @@ mod tests {
             "Suite: oldstable-security\nDate: Tue, 01 Dec 2026 01:33:13 UTC\nValid-Until: Tue, 08 Dec 2026 01:33:13 UTC\nNotAutomatic: yes\nButAutomaticUpgrades: yes\n",
         )
         .unwrap();
-        assert_eq!(format_time(release.date.unwrap()), "2026-12-01T01:33:13Z");
         assert_eq!(
-            format_time(release.valid_until.unwrap()),
+            drydock_core::time::format_rfc3339(release.date.unwrap()),
+            "2026-12-01T01:33:13Z"
+        );
+        assert_eq!(
+            drydock_core::time::format_rfc3339(release.valid_until.unwrap()),
             "2026-12-08T01:33:13Z"
         );
         assert!(release.not_automatic && release.but_automatic_upgrades);
@@ -300,7 +265,10 @@ mod tests {
             parse_date("Thu, 29 Feb 2024 23:59:60 GMT"),
             Some(1_709_251_200)
         );
-        assert_eq!(format_time(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(
+            drydock_core::time::format_rfc3339(951_782_400),
+            "2000-02-29T00:00:00Z"
+        );
         for bad in [
             "01 Dec 99999999999999 01:33:13 UTC",
             "01 Dec -1 01:33:13 UTC",

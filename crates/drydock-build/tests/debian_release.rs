@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use drydock_build::CLOCK_SKEW;
-use drydock_build::release::{Keyring, Release, Staleness, format_time};
+use drydock_build::release::{Keyring, Release, Staleness};
 use drydock_test::{missing, workspace_root};
 
 const KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
@@ -55,7 +55,7 @@ fn cached_debian_in_release_files_verify_and_expire() {
             .unwrap();
         assert!(written.ends_with("UTC"), "{written}");
         assert_eq!(
-            &format_time(date)[..10],
+            &drydock_core::time::format_rfc3339(date)[..10],
             &date_of(written),
             "{}",
             path.display()

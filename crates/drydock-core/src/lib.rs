@@ -15,6 +15,7 @@ mod image;
 mod package;
 mod path;
 mod purl;
+pub mod time;
 
 pub use digest::{Algorithm, Digest, DigestError, Hasher, to_hex};
 pub use distro::Distro;

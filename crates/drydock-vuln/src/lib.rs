@@ -32,7 +32,7 @@ pub mod model;
 pub mod report;
 mod spill;
 mod storage;
-pub mod time;
+pub use drydock_core::time;
 pub mod vex;
 
 pub use cve::{CveMetric, CveRecord, MetricOrigin, MetricTier};

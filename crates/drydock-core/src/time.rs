@@ -1,5 +1,7 @@
-//! RFC 3339 times: parsing for "newer `modified` wins", formatting for
-//! import timestamps. No time zone database needed: only offsets.
+//! RFC 3339 times and the proleptic Gregorian calendar, shared by the
+//! advisory database ("newer `modified` wins", import timestamps) and the
+//! archive client (InRelease `Date`/`Valid-Until`). No time zone database
+//! needed: only offsets.
 use std::cmp::Ordering;
 
 /// Seconds since the epoch and nanoseconds of an RFC 3339 date-time
@@ -105,7 +107,8 @@ pub fn now_seconds() -> i64 {
 }
 
 // Howard Hinnant's days-from-civil / civil-from-days (proleptic Gregorian).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+/// Days since 1970-01-01 of a proleptic Gregorian date (month 1–12).
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let year = if month <= 2 { year - 1 } else { year };
     let era = year.div_euclid(400);
     let year_of_era = year - era * 400;
