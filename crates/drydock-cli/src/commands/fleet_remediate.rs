@@ -24,30 +24,14 @@ pub(crate) struct RemediateArgs {
     /// Appended to the original tag
     #[arg(long, value_name = "SUFFIX", default_value = "-patched")]
     suffix: String,
-    /// The Debian archive to patch from [default: deb.debian.org's archive and security archive]
-    #[arg(long, value_name = "URL")]
-    archive: Option<String>,
-    /// Suites of `--archive` [default: RELEASE, RELEASE-updates, RELEASE-security]
-    #[arg(long, value_name = "SUITE", num_args = 1.., requires = "archive")]
-    suites: Vec<String>,
-    /// OpenPGP keyring every InRelease must be signed by [default: /usr/share/keyrings/debian-archive-keyring.gpg]
-    #[arg(long, value_name = "FILE")]
-    keyring: Option<PathBuf>,
-    /// Downloaded indices and .debs (shared with `drydock build` and `patch`)
-    #[arg(long)]
-    cache_dir: Option<PathBuf>,
-    /// Download archive URL from a mirror instead: URL=REPLACEMENT (repeatable)
-    #[arg(long = "mirror", value_name = "URL=REPLACEMENT")]
-    mirrors: Vec<String>,
+    #[command(flatten)]
+    archive: super::patch::ArchiveArgs,
     /// Sign each patched image and attach SBOM and vulnerability attestations with this key
     #[arg(long, value_name = "FILE")]
     key: Option<PathBuf>,
     /// Say what would be patched; push and record nothing
     #[arg(long)]
     dry_run: bool,
-    /// Accept an InRelease past its `Valid-Until` or dated in the future, with a warning
-    #[arg(long)]
-    allow_stale_release: bool,
     #[arg(short, long, value_enum, default_value = "table")]
     format: super::fleet::Format,
     #[command(flatten)]
@@ -61,13 +45,8 @@ pub(crate) fn run(settings: &FleetSettings, args: RemediateArgs) -> anyhow::Resu
         severity,
         suffix,
         archive,
-        suites,
-        keyring,
-        cache_dir,
-        mirrors,
         key,
         dry_run,
-        allow_stale_release,
         format,
         registry,
     } = args;
@@ -82,18 +61,12 @@ pub(crate) fn run(settings: &FleetSettings, args: RemediateArgs) -> anyhow::Resu
         severity,
         to,
         suffix,
-        patch: PatchSettings {
-            archive,
-            suites,
-            keyring,
-            cache_dir,
-            mirrors,
+        patch: archive.apply(PatchSettings {
             key,
             password,
             registry: registry.settings(),
-            allow_stale_release,
             ..PatchSettings::default()
-        },
+        }),
         dry_run,
     })?;
     crate::output::emit(None, |out| {

@@ -25,6 +25,24 @@ pub(crate) struct PatchArgs {
     /// Fix only these vulnerabilities (ids or aliases)
     #[arg(long, value_name = "ID", num_args = 1..)]
     only: Vec<String>,
+    #[command(flatten)]
+    archive: ArchiveArgs,
+    /// Use only the cache; never download
+    #[arg(long)]
+    offline: bool,
+    /// Sign the patched image and attach SBOM and vulnerability attestations with this key
+    #[arg(long, value_name = "FILE")]
+    key: Option<PathBuf>,
+    /// Say what would be patched; write nothing
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    registry: RegistryArgs,
+}
+
+/// Where fixed packages come from (`patch`, `fleet remediate`).
+#[derive(Args)]
+pub(crate) struct ArchiveArgs {
     /// The Debian archive to patch from [default: deb.debian.org's archive and security archive]
     #[arg(long, value_name = "URL")]
     archive: Option<String>,
@@ -37,23 +55,27 @@ pub(crate) struct PatchArgs {
     /// Downloaded indices and .debs (shared with `drydock build`) [default: $XDG_CACHE_HOME/drydock/golden]
     #[arg(long)]
     cache_dir: Option<PathBuf>,
-    /// Use only the cache; never download
-    #[arg(long)]
-    offline: bool,
     /// Download archive URL from a mirror instead: URL=REPLACEMENT (repeatable)
     #[arg(long = "mirror", value_name = "URL=REPLACEMENT")]
     mirrors: Vec<String>,
-    /// Sign the patched image and attach SBOM and vulnerability attestations with this key
-    #[arg(long, value_name = "FILE")]
-    key: Option<PathBuf>,
-    /// Say what would be patched; write nothing
-    #[arg(long)]
-    dry_run: bool,
     /// Accept an InRelease past its `Valid-Until` or dated in the future, with a warning
     #[arg(long)]
     allow_stale_release: bool,
-    #[command(flatten)]
-    registry: RegistryArgs,
+}
+
+impl ArchiveArgs {
+    /// These settings over `base`.
+    pub(crate) fn apply(self, base: PatchSettings) -> PatchSettings {
+        PatchSettings {
+            archive: self.archive,
+            suites: self.suites,
+            keyring: self.keyring,
+            cache_dir: self.cache_dir,
+            mirrors: self.mirrors,
+            allow_stale_release: self.allow_stale_release,
+            ..base
+        }
+    }
 }
 
 pub(crate) fn run(args: PatchArgs) -> anyhow::Result<ExitCode> {
@@ -65,14 +87,9 @@ pub(crate) fn run(args: PatchArgs) -> anyhow::Result<ExitCode> {
         vex_out,
         only,
         archive,
-        suites,
-        keyring,
-        cache_dir,
         offline,
-        mirrors,
         key,
         dry_run,
-        allow_stale_release,
         registry,
     } = args;
     let password = if key.is_some() {
@@ -80,25 +97,20 @@ pub(crate) fn run(args: PatchArgs) -> anyhow::Result<ExitCode> {
     } else {
         Vec::new()
     };
-    let report = drydock_ops::patch(&PatchSettings {
+    let report = drydock_ops::patch(&archive.apply(PatchSettings {
         source,
         output,
         db_dir,
         report,
         vex_out,
         only,
-        archive,
-        suites,
-        keyring,
-        cache_dir,
         offline,
-        mirrors,
         key,
         password,
         dry_run,
-        allow_stale_release,
         registry: registry.settings(),
-    })?;
+        ..PatchSettings::default()
+    }))?;
     for warning in &report.warnings {
         eprintln!("warning: {warning}");
     }
