@@ -68,6 +68,22 @@ fn package_cache() -> PathBuf {
     dir
 }
 
+/// A database (`DIR/db`) of the advisories derive.py wrote under `derived`.
+fn import_derived(dir: &Path, derived: &Path) -> PathBuf {
+    let db = dir.join("db");
+    ok(
+        &drydock(&[
+            "db",
+            "import",
+            "--db-dir",
+            db.to_str().unwrap(),
+            derived.join("osv").to_str().unwrap(),
+        ]),
+        "db import",
+    );
+    db
+}
+
 #[test]
 fn bookworm_image_patched_from_bookworm_security() {
     let Some(fixture) = drydock_test::debian_fixture() else {
@@ -90,18 +106,8 @@ fn bookworm_image_patched_from_bookworm_security() {
     let tmp = tempfile::tempdir().unwrap();
     let derived = tmp.path().join("derived");
     drydock_test::derive_debian_cves(&fixture, &derived);
-    let db = tmp.path().join("db");
+    let db = import_derived(tmp.path(), &derived);
     let db = db.to_str().unwrap();
-    ok(
-        &drydock(&[
-            "db",
-            "import",
-            "--db-dir",
-            db,
-            derived.join("osv").to_str().unwrap(),
-        ]),
-        "db import",
-    );
     // (CVE, binary, binary version, source, fixed version)
     let expected = tsv(&derived.join("expected.tsv"));
     assert!(
@@ -338,18 +344,8 @@ fn patch_failures_write_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let derived = tmp.path().join("derived");
     drydock_test::derive_debian_cves(&fixture, &derived);
-    let db = tmp.path().join("db");
+    let db = import_derived(tmp.path(), &derived);
     let db = db.to_str().unwrap();
-    ok(
-        &drydock(&[
-            "db",
-            "import",
-            "--db-dir",
-            db,
-            derived.join("osv").to_str().unwrap(),
-        ]),
-        "db import",
-    );
     let source = format!("oci-dir:{}", fixture.dir.join("oci-gzip").display());
     let out = tmp.path().join("out");
     let target = format!("oci-dir:{}", out.display());
@@ -602,18 +598,8 @@ fn distroless_golden_image_patched_through_status_d() {
         "no finding to patch in the distroless image"
     );
     let fixed_cves: BTreeSet<&str> = expected.iter().map(|row| row[0].as_str()).collect();
-    let db = tmp.path().join("db");
+    let db = import_derived(tmp.path(), &derived);
     let db = db.to_str().unwrap();
-    ok(
-        &drydock(&[
-            "db",
-            "import",
-            "--db-dir",
-            db,
-            derived.join("osv").to_str().unwrap(),
-        ]),
-        "db import",
-    );
     let patched = tmp.path().join("patched.oci");
     let source = format!("oci-dir:{}", image.display());
     let target = format!("oci-dir:{}", patched.display());
