@@ -832,28 +832,7 @@ fn write_tar(entries: &BTreeMap<String, Entry>, mtime: u64) -> std::io::Result<V
             builder.append_data(&mut header, path, std::io::empty())?;
             continue;
         };
-        header.set_mode(node.mode);
-        header.set_uid(u64::from(node.uid));
-        header.set_gid(u64::from(node.gid));
-        match &node.kind {
-            Kind::Directory => {
-                header.set_entry_type(tar::EntryType::Directory);
-                builder.append_data(&mut header, format!("{path}/"), std::io::empty())?;
-            }
-            Kind::File(content) => {
-                header.set_entry_type(tar::EntryType::Regular);
-                header.set_size(content.len() as u64);
-                builder.append_data(&mut header, path, content.as_slice())?;
-            }
-            Kind::Symlink(target) => {
-                header.set_entry_type(tar::EntryType::Symlink);
-                builder.append_link(&mut header, path, target)?;
-            }
-            Kind::Hardlink(target) => {
-                header.set_entry_type(tar::EntryType::Link);
-                builder.append_link(&mut header, path, target)?;
-            }
-        }
+        crate::tree::append_node(&mut builder, &mut header, path, node)?;
     }
     builder.into_inner()
 }

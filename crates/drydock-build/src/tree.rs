@@ -167,32 +167,43 @@ impl Tree {
         builder.mode(tar::HeaderMode::Deterministic);
         for (path, node) in &self.nodes {
             let mut header = tar::Header::new_gnu();
-            header.set_mode(node.mode);
-            header.set_uid(u64::from(node.uid));
-            header.set_gid(u64::from(node.gid));
             header.set_mtime(mtime);
             header.set_size(0);
-            match &node.kind {
-                Kind::Directory => {
-                    header.set_entry_type(tar::EntryType::Directory);
-                    builder.append_data(&mut header, format!("{path}/"), std::io::empty())?;
-                }
-                Kind::File(content) => {
-                    header.set_entry_type(tar::EntryType::Regular);
-                    header.set_size(content.len() as u64);
-                    builder.append_data(&mut header, path, content.as_slice())?;
-                }
-                Kind::Symlink(target) => {
-                    header.set_entry_type(tar::EntryType::Symlink);
-                    builder.append_link(&mut header, path, target)?;
-                }
-                Kind::Hardlink(target) => {
-                    header.set_entry_type(tar::EntryType::Link);
-                    builder.append_link(&mut header, path, target)?;
-                }
-            }
+            append_node(&mut builder, &mut header, path, node)?;
         }
         builder.into_inner()
+    }
+}
+
+/// Appends `node` at `path`: its mode, owner, type and content over
+/// `header`'s other fields (mtime, size 0 for all but files).
+pub(crate) fn append_node<W: std::io::Write>(
+    builder: &mut tar::Builder<W>,
+    header: &mut tar::Header,
+    path: &str,
+    node: &Node,
+) -> std::io::Result<()> {
+    header.set_mode(node.mode);
+    header.set_uid(u64::from(node.uid));
+    header.set_gid(u64::from(node.gid));
+    match &node.kind {
+        Kind::Directory => {
+            header.set_entry_type(tar::EntryType::Directory);
+            builder.append_data(header, format!("{path}/"), std::io::empty())
+        }
+        Kind::File(content) => {
+            header.set_entry_type(tar::EntryType::Regular);
+            header.set_size(content.len() as u64);
+            builder.append_data(header, path, content.as_slice())
+        }
+        Kind::Symlink(target) => {
+            header.set_entry_type(tar::EntryType::Symlink);
+            builder.append_link(header, path, target)
+        }
+        Kind::Hardlink(target) => {
+            header.set_entry_type(tar::EntryType::Link);
+            builder.append_link(header, path, target)
+        }
     }
 }
 
