@@ -88,6 +88,25 @@ fn sha256(bytes: &[u8]) -> String {
     drydock_test::sha256_hex(bytes)
 }
 
+/// `drydock attest` of a small SLSA provenance predicate with `key`.
+fn attest_provenance(dir: &Path, target: &str, key: &Path) {
+    let predicate = dir.join("provenance.json");
+    std::fs::write(&predicate, r#"{"builder":{"id":"https://example.com/ci"}}"#).unwrap();
+    ok(&drydock()
+        .args([
+            "attest",
+            target,
+            "--predicate-type",
+            "slsaprovenance",
+            "--key",
+        ])
+        .arg(key)
+        .arg("--predicate")
+        .arg(&predicate)
+        .output()
+        .unwrap());
+}
+
 #[test]
 fn sigstore_js_verifies_drydock_sign_and_attest_bundles() {
     let Some(modules) = sigstore_js() else {
@@ -100,21 +119,7 @@ fn sigstore_js_verifies_drydock_sign_and_attest_bundles() {
         .arg(&key)
         .output()
         .unwrap());
-    let predicate = dir.path().join("provenance.json");
-    std::fs::write(&predicate, r#"{"builder":{"id":"https://example.com/ci"}}"#).unwrap();
-    ok(&drydock()
-        .args([
-            "attest",
-            &target,
-            "--predicate-type",
-            "slsaprovenance",
-            "--key",
-        ])
-        .arg(&key)
-        .arg("--predicate")
-        .arg(&predicate)
-        .output()
-        .unwrap());
+    attest_provenance(dir.path(), &target, &key);
     let layout = dir.path().join("layout");
     let found = bundles(&layout);
     assert_eq!(found.len(), 2, "sign + attest bundles");
@@ -192,21 +197,7 @@ fn drydock_verifies_a_bundle_made_by_sigstore_js() {
     let layout = dir.path().join("layout");
     // drydock attests first: its referrer is the template whose bundle the
     // JavaScript one replaces (same subject and artifact type).
-    let predicate = dir.path().join("provenance.json");
-    std::fs::write(&predicate, r#"{"builder":{"id":"https://example.com/ci"}}"#).unwrap();
-    ok(&drydock()
-        .args([
-            "attest",
-            &target,
-            "--predicate-type",
-            "slsaprovenance",
-            "--key",
-        ])
-        .arg(&key)
-        .arg("--predicate")
-        .arg(&predicate)
-        .output()
-        .unwrap());
+    attest_provenance(dir.path(), &target, &key);
 
     // The statement @sigstore/sign signs: the image as subject.
     let statement = json!({
