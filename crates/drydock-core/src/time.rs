@@ -89,12 +89,31 @@ pub fn format_rfc3339(seconds: i64) -> String {
     let days = seconds.div_euclid(86_400);
     let rest = seconds.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
+    if !(0..=9999).contains(&year) {
+        return format!(
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+            rest / 3600,
+            rest % 3600 / 60,
+            rest % 60
+        );
+    }
+    // Listings format thousands of times: the digits by hand.
+    let mut text = String::with_capacity(20);
+    for (value, width, after) in [
+        (year, 4, '-'),
+        (month, 2, '-'),
+        (day, 2, 'T'),
+        (rest / 3600, 2, ':'),
+        (rest % 3600 / 60, 2, ':'),
+        (rest % 60, 2, 'Z'),
+    ] {
+        for power in (0..width).rev() {
+            let digit = u32::try_from(value / 10_i64.pow(power) % 10).unwrap_or(0);
+            text.push(char::from_digit(digit, 10).unwrap_or('0'));
+        }
+        text.push(after);
+    }
+    text
 }
 
 /// Now, in seconds since the epoch.
@@ -158,5 +177,30 @@ mod tests {
         );
         assert_eq!(parse_rfc3339("2024-1"), None);
         assert_eq!(parse_rfc3339("2024-01-01T00:00:00+0"), None);
+    }
+
+    #[test]
+    fn formatted_times_parse_back() {
+        // Both ends of the four-digit years, leap days, and a spread of
+        // instants between; years outside 0–9999 still format.
+        let mut instants = vec![
+            -62_167_219_200, // 0000-01-01T00:00:00Z
+            253_402_300_799, // 9999-12-31T23:59:59Z
+            951_782_400,     // 2000-02-29T00:00:00Z
+            0,
+            -1,
+        ];
+        let mut x: i64 = 0x2545_f491;
+        for _ in 0..10_000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            instants.push(x.rem_euclid(253_402_300_800 + 62_167_219_200) - 62_167_219_200);
+        }
+        for seconds in instants {
+            let text = format_rfc3339(seconds);
+            assert_eq!(text.len(), 20, "{text}");
+            assert_eq!(parse_rfc3339(&text), Some((seconds, 0)), "{text}");
+        }
+        assert_eq!(format_rfc3339(-62_167_219_201), "-001-12-31T23:59:59Z");
+        assert_eq!(format_rfc3339(253_402_300_800), "10000-01-01T00:00:00Z");
     }
 }

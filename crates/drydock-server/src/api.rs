@@ -607,7 +607,7 @@ pub(crate) async fn vulnerability_detail(state: &Shared, id: String) -> Result<V
             });
         let entry = images
             .entry(row.digest.clone())
-            .or_insert_with(|| (row.state.clone(), BTreeSet::new(), row.locations.clone()));
+            .or_insert_with(|| (row.state.clone(), BTreeSet::new(), row.locations.to_vec()));
         if row.state == "open" {
             "open".clone_into(&mut entry.0);
         }
@@ -615,7 +615,7 @@ pub(crate) async fn vulnerability_detail(state: &Shared, id: String) -> Result<V
         if row.state != "open" {
             continue;
         }
-        for location in &row.locations {
+        for location in row.locations.iter() {
             if location.kind != "kubernetes" {
                 continue;
             }

@@ -105,11 +105,11 @@ impl Store {
         );
         let rows = self.conn().query(&sql, &values)?;
         Ok(rows
-            .iter()
-            .map(|row| Placement {
-                digest: row.text(0),
-                status: row.text(1),
-                location: location_row(row, 2),
+            .into_iter()
+            .map(|mut row| Placement {
+                digest: row.take_text(0).unwrap_or_default(),
+                status: row.take_text(1).unwrap_or_default(),
+                location: location_row(&mut row, 2),
             })
             .collect())
     }

@@ -1,6 +1,7 @@
 //! Reading the fleet: images, findings with their locations, events, sources.
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use drydock_vuln::SeverityLevel;
 
@@ -232,6 +233,35 @@ fn id_list(ids: &[i64]) -> String {
     out
 }
 
+/// A finding's own columns, as a page query reads them (from the index on
+/// (match, state, id, …) alone when paging match by match).
+struct FindingHead {
+    id: i64,
+    match_id: i64,
+    image_id: i64,
+    state: String,
+    first_seen: i64,
+    resolved_at: Option<i64>,
+    cause: Option<String>,
+}
+
+const HEAD_COLUMNS: &str =
+    "f.id, f.match_id, f.image_id, f.state, f.first_seen, f.resolved_at, f.cause";
+
+impl FindingHead {
+    fn from_row(row: &Row) -> FindingHead {
+        FindingHead {
+            id: row.int(0),
+            match_id: row.int(1),
+            image_id: row.int(2),
+            state: row.text(3),
+            first_seen: row.int(4),
+            resolved_at: row.opt_int(5),
+            cause: row.opt_text(6),
+        }
+    }
+}
+
 /// One finding of one image.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FindingRow {
@@ -253,9 +283,11 @@ pub struct FindingRow {
     pub version: String,
     pub purl: String,
     pub location: Option<String>,
-    /// The finding as `drydock scan -f json` writes it (no `package.location`).
-    pub detail: String,
-    pub locations: Vec<LocationRow>,
+    /// The finding as `drydock scan -f json` writes it (no `package.location`),
+    /// shared by the findings of one match.
+    pub detail: Arc<str>,
+    /// Where the image is seen, shared by the findings of one image.
+    pub locations: Arc<[LocationRow]>,
 }
 
 impl FindingRow {
@@ -278,31 +310,99 @@ impl FindingRow {
     /// `resolved`), `first_seen`, `resolved_at`, `resolution` (the cause),
     /// `locations`.
     pub fn to_json(&self) -> String {
-        let mut detail = self.detail.clone();
-        if let Some(location) = &self.location {
-            // The stored detail is serde's compact form of a Finding: the
-            // package object is the first one closed before `matched_via`.
-            if let Some(at) = detail.find("},\"matched_via\":") {
-                let text = serde_json::to_string(location).unwrap_or_default();
-                detail.insert_str(at, &format!(",\"location\":{text}"));
+        let mut out = Vec::with_capacity(self.detail.len() + 512);
+        self.write_json(&mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// [`FindingRow::to_json`] appended to `out`: the fleet's fields first,
+    /// keys in byte order (locations' too), then the stored scan finding,
+    /// its package given its file `location`.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"digest\":");
+        push_json(out, &self.digest);
+        out.extend_from_slice(b",\"first_seen\":");
+        push_json(out, &rfc3339(self.first_seen));
+        out.extend_from_slice(b",\"locations\":[");
+        for (index, location) in self.locations.iter().enumerate() {
+            if index > 0 {
+                out.push(b',');
             }
+            location.write_sorted_json(out);
         }
-        let head = serde_json::json!({
-            "digest": self.digest,
-            "status": self.state,
-            "first_seen": rfc3339(self.first_seen),
-            "resolved_at": self.resolved_at.map(rfc3339),
-            "resolution": self.cause,
-            "locations": self.locations,
-        });
-        let head = head.to_string();
-        let (Some(head), Some(rest)) = (head.strip_suffix('}'), detail.strip_prefix('{')) else {
-            return detail;
+        out.extend_from_slice(b"],\"resolution\":");
+        push_json(out, &self.cause);
+        out.extend_from_slice(b",\"resolved_at\":");
+        push_json(out, &self.resolved_at.map(rfc3339));
+        out.extend_from_slice(b",\"status\":");
+        push_json(out, &self.state);
+        let Some(rest) = self.detail.strip_prefix('{') else {
+            out.push(b'}');
+            return;
         };
         if rest.trim() == "}" {
-            return format!("{head}}}");
+            out.push(b'}');
+            return;
         }
-        format!("{head},{rest}")
+        out.push(b',');
+        // The stored detail is serde's compact form of a Finding: the
+        // package object is the first one closed before `matched_via`.
+        let split = rest
+            .find("},\"matched_via\":")
+            .and_then(|at| rest.split_at_checked(at));
+        match (&self.location, split) {
+            (Some(location), Some((package, after))) => {
+                out.extend_from_slice(package.as_bytes());
+                out.extend_from_slice(b",\"location\":");
+                push_json(out, location);
+                out.extend_from_slice(after.as_bytes());
+            }
+            _ => out.extend_from_slice(rest.as_bytes()),
+        }
+    }
+}
+
+/// `value` as JSON, appended.
+fn push_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
+    // Writing strings and options into a vector cannot fail.
+    let _ = serde_json::to_writer(&mut *out, value);
+}
+
+impl LocationRow {
+    /// This location as a JSON object with its keys in byte order (as
+    /// `serde_json`'s map writes them), absent fields left out.
+    fn write_sorted_json(&self, out: &mut Vec<u8>) {
+        let fields: [(&str, Option<&str>); 15] = [
+            ("cluster", self.cluster.as_deref()),
+            ("container", self.container.as_deref()),
+            ("container_kind", self.container_kind.as_deref()),
+            ("first_seen", Some(&self.first_seen)),
+            ("kind", Some(&self.kind)),
+            ("last_seen", Some(&self.last_seen)),
+            ("namespace", self.namespace.as_deref()),
+            ("pod", self.pod.as_deref()),
+            ("reference", Some(&self.reference)),
+            ("registry", self.registry.as_deref()),
+            ("repository", self.repository.as_deref()),
+            ("source", Some(&self.source)),
+            ("tag", self.tag.as_deref()),
+            ("workload", self.workload.as_deref()),
+            ("workload_kind", self.workload_kind.as_deref()),
+        ];
+        out.push(b'{');
+        let mut first = true;
+        for (name, value) in fields {
+            let Some(value) = value else { continue };
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.push(b'"');
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"\":");
+            push_json(out, value);
+        }
+        out.push(b'}');
     }
 }
 
@@ -337,21 +437,21 @@ pub struct SourceRow {
     pub last_error: Option<String>,
 }
 
-pub(crate) fn location_row(row: &Row, offset: usize) -> LocationRow {
+pub(crate) fn location_row(row: &mut Row, offset: usize) -> LocationRow {
     LocationRow {
-        kind: row.text(offset),
-        source: row.text(offset + 1),
-        reference: row.text(offset + 2),
-        registry: row.opt_text(offset + 3),
-        repository: row.opt_text(offset + 4),
-        tag: row.opt_text(offset + 5),
-        cluster: row.opt_text(offset + 6),
-        namespace: row.opt_text(offset + 7),
-        workload_kind: row.opt_text(offset + 8),
-        workload: row.opt_text(offset + 9),
-        pod: row.opt_text(offset + 10),
-        container: row.opt_text(offset + 11),
-        container_kind: row.opt_text(offset + 12),
+        kind: row.take_text(offset).unwrap_or_default(),
+        source: row.take_text(offset + 1).unwrap_or_default(),
+        reference: row.take_text(offset + 2).unwrap_or_default(),
+        registry: row.take_text(offset + 3),
+        repository: row.take_text(offset + 4),
+        tag: row.take_text(offset + 5),
+        cluster: row.take_text(offset + 6),
+        namespace: row.take_text(offset + 7),
+        workload_kind: row.take_text(offset + 8),
+        workload: row.take_text(offset + 9),
+        pod: row.take_text(offset + 10),
+        container: row.take_text(offset + 11),
+        container_kind: row.take_text(offset + 12),
         first_seen: rfc3339(row.int(offset + 13)),
         last_seen: rfc3339(row.int(offset + 14)),
     }
@@ -371,16 +471,24 @@ impl Store {
         ids.sort_unstable();
         ids.dedup();
         let values: Vec<Value> = ids.iter().map(|id| Value::Int(*id)).collect();
+        // Sorted here: SQLite would sort each chunk in a temporary b-tree.
+        let mut keyed: HashMap<i64, Vec<(String, LocationRow)>> = HashMap::new();
         let sql = format!(
-            "SELECT image_id, {LOCATION_COLUMNS} FROM sightings \
-             WHERE gone_at IS NULL AND image_id IN ({{in}}) ORDER BY image_id, source, key"
+            "SELECT image_id, key, {LOCATION_COLUMNS} FROM sightings \
+             WHERE gone_at IS NULL AND image_id IN ({{in}})"
         );
-        self.conn().query_each_in(&sql, &values, |row| {
-            out.entry(row.int(0))
+        self.conn().query_each_in(&sql, &values, |mut row| {
+            let key = row.take_text(1).unwrap_or_default();
+            keyed
+                .entry(row.int(0))
                 .or_default()
-                .push(location_row(&row, 1));
+                .push((key, location_row(&mut row, 2)));
             Ok(())
         })?;
+        for (image, mut rows) in keyed {
+            rows.sort_by(|a, b| (&a.1.source, &a.0).cmp(&(&b.1.source, &b.0)));
+            out.insert(image, rows.into_iter().map(|(_, row)| row).collect());
+        }
         Ok(out)
     }
 
@@ -491,11 +599,11 @@ impl Store {
     /// fixable first, package name, version, purl, vulnerability id, then
     /// the finding's id), each with its locations.
     pub fn findings(&mut self, filter: &FindingFilter) -> Result<Vec<FindingRow>, StoreError> {
-        let ids = match self.finding_plan(filter)? {
+        let heads = match self.finding_plan(filter)? {
             Some(plan) => self.plan_page(filter, &plan)?,
             None => self.scan_page(filter)?,
         };
-        self.finding_rows(&ids)
+        self.finding_rows(heads)
     }
 
     /// [`Store::findings`] and how many findings match (`limit` and `after`
@@ -504,14 +612,14 @@ impl Store {
         &mut self,
         filter: &FindingFilter,
     ) -> Result<(Vec<FindingRow>, i64), StoreError> {
-        let (ids, total) = match self.finding_plan(filter)? {
+        let (heads, total) = match self.finding_plan(filter)? {
             Some(plan) => (
                 self.plan_page(filter, &plan)?,
                 self.plan_count(filter, &plan)?,
             ),
             None => (self.scan_page(filter)?, self.scan_count(filter)?),
         };
-        Ok((self.finding_rows(&ids)?, total))
+        Ok((self.finding_rows(heads)?, total))
     }
 
     /// How many findings match `filter` (its `limit` and `after` ignored).
@@ -669,7 +777,7 @@ impl Store {
         &mut self,
         filter: &FindingFilter,
         plan: &MatchPlan,
-    ) -> Result<Vec<i64>, StoreError> {
+    ) -> Result<Vec<FindingHead>, StoreError> {
         let limit = filter.limit.unwrap_or(usize::MAX);
         let after = filter.after.as_ref().map(|a| (a.match_key(), a.id));
         let mut out = Vec::new();
@@ -688,7 +796,7 @@ impl Store {
                 },
                 None => None,
             };
-            let mut sql = String::from("SELECT f.id FROM findings f WHERE");
+            let mut sql = format!("SELECT {HEAD_COLUMNS} FROM findings f WHERE");
             let ids: Vec<i64> = group.iter().map(|c| c.id).collect();
             if let [id] = ids.as_slice() {
                 let _ = write!(sql, " f.match_id = {id}");
@@ -705,7 +813,7 @@ impl Store {
                 let _ = write!(sql, " LIMIT {}", limit - out.len());
             }
             self.conn().query_each(&sql, &values, |row| {
-                out.push(row.int(0));
+                out.push(FindingHead::from_row(&row));
                 Ok(())
             })?;
         }
@@ -748,9 +856,9 @@ impl Store {
 
     /// Finding ids of one page by sorting every match of `filter` (the
     /// filters [`Store::finding_plan`] cannot narrow first).
-    fn scan_page(&mut self, filter: &FindingFilter) -> Result<Vec<i64>, StoreError> {
-        let mut sql = String::from(
-            "SELECT f.id FROM findings f JOIN matches m ON m.id = f.match_id \
+    fn scan_page(&mut self, filter: &FindingFilter) -> Result<Vec<FindingHead>, StoreError> {
+        let mut sql = format!(
+            "SELECT {HEAD_COLUMNS} FROM findings f JOIN matches m ON m.id = f.match_id \
              JOIN images i ON i.id = f.image_id JOIN packages p ON p.id = m.package_id WHERE 1 = 1",
         );
         let mut values = finding_conditions(filter, &mut sql);
@@ -791,12 +899,12 @@ impl Store {
         if let Some(limit) = filter.limit {
             let _ = write!(sql, " LIMIT {limit}");
         }
-        let mut ids = Vec::new();
+        let mut heads = Vec::new();
         self.conn().query_each(&sql, &values, |row| {
-            ids.push(row.int(0));
+            heads.push(FindingHead::from_row(&row));
             Ok(())
         })?;
-        Ok(ids)
+        Ok(heads)
     }
 
     fn scan_count(&mut self, filter: &FindingFilter) -> Result<i64, StoreError> {
@@ -811,32 +919,56 @@ impl Store {
             .map_or(0, |r| r.int(0)))
     }
 
-    /// These findings (by id, in this order), each with its locations.
-    fn finding_rows(&mut self, ids: &[i64]) -> Result<Vec<FindingRow>, StoreError> {
-        let mut by_id: HashMap<i64, Row> = HashMap::with_capacity(ids.len());
-        let values: Vec<Value> = ids.iter().map(|id| Value::Int(*id)).collect();
+    /// These findings (in this order) with their match, image digest,
+    /// package file location and the image's locations: each match, image
+    /// and package read once, through indexes that hold what is read.
+    fn finding_rows(&mut self, heads: Vec<FindingHead>) -> Result<Vec<FindingRow>, StoreError> {
+        let mut match_ids: Vec<i64> = heads.iter().map(|h| h.match_id).collect();
+        match_ids.sort_unstable();
+        match_ids.dedup();
+        let mut image_ids: Vec<i64> = heads.iter().map(|h| h.image_id).collect();
+        image_ids.sort_unstable();
+        image_ids.dedup();
+        let mut matches: HashMap<i64, Row> = HashMap::with_capacity(match_ids.len());
+        let values: Vec<Value> = match_ids.iter().map(|id| Value::Int(*id)).collect();
         self.conn().query_each_in(
-            "SELECT f.image_id, m.package_id, i.digest, f.state, f.first_seen, f.resolved_at, \
-             f.cause, m.vuln_id, m.severity, m.kev, m.epss, m.fixable, m.fixed, p.name, \
-             p.version, p.purl, m.detail, f.id, m.severity_rank \
-             FROM findings f JOIN matches m ON m.id = f.match_id \
-             JOIN images i ON i.id = f.image_id JOIN packages p ON p.id = m.package_id \
-             WHERE f.id IN ({in})",
+            "SELECT m.id, m.package_id, m.vuln_id, m.severity, m.kev, m.epss, m.fixable, \
+             m.fixed, p.name, p.version, p.purl, m.detail, m.severity_rank \
+             FROM matches m JOIN packages p ON p.id = m.package_id WHERE m.id IN ({in})",
             &values,
             |row| {
-                by_id.insert(row.int(17), row);
+                matches.insert(row.int(0), row);
                 Ok(())
             },
         )?;
-        let rows: Vec<Row> = ids.iter().filter_map(|id| by_id.remove(id)).collect();
-        let image_ids: Vec<i64> = rows.iter().map(|row| row.int(0)).collect();
+        // Digests from the index on (id, digest): the image rows hold SBOMs.
+        let mut digests: HashMap<i64, String> = HashMap::with_capacity(image_ids.len());
+        let values: Vec<Value> = image_ids.iter().map(|id| Value::Int(*id)).collect();
+        // SQLite would read the image rows for a long list of ids: the
+        // index is named.
+        let digest_sql = match self.backend() {
+            crate::Backend::Sqlite => {
+                "SELECT id, digest FROM images INDEXED BY images_id_digest WHERE id IN ({in})"
+            }
+            crate::Backend::Postgres => "SELECT id, digest FROM images WHERE id IN ({in})",
+        };
+        self.conn().query_each_in(digest_sql, &values, |row| {
+            digests.insert(row.int(0), row.text(1));
+            Ok(())
+        })?;
         let mut locations = self.locations_of(&image_ids)?;
-        // The package's file location in each image: one indexed query per
-        // package (a page of one vulnerability names a few packages).
+        // The package's file location in each image: one query per package
+        // (a page of one vulnerability names a few), through the index on
+        // (package, image, location).
         let mut files: HashMap<(i64, i64), String> = HashMap::new();
         let mut by_package: BTreeMap<i64, std::collections::BTreeSet<i64>> = BTreeMap::new();
-        for row in &rows {
-            by_package.entry(row.int(1)).or_default().insert(row.int(0));
+        for head in &heads {
+            if let Some(row) = matches.get(&head.match_id) {
+                by_package
+                    .entry(row.int(1))
+                    .or_default()
+                    .insert(head.image_id);
+            }
         }
         for (package, images) in by_package {
             let images: Vec<Value> = images.into_iter().map(Value::Int).collect();
@@ -853,36 +985,40 @@ impl Store {
                 Ok(())
             })?;
         }
-        let mut cache: HashMap<i64, Vec<LocationRow>> = HashMap::new();
-        Ok(rows
+        let mut shared: HashMap<i64, Arc<[LocationRow]>> = HashMap::new();
+        let details: HashMap<i64, Arc<str>> = matches
+            .iter()
+            .map(|(id, row)| (*id, Arc::from(row.text(11))))
+            .collect();
+        Ok(heads
             .into_iter()
-            .map(|row| {
-                let image_id = row.int(0);
-                let image_locations = cache
-                    .entry(image_id)
-                    .or_insert_with(|| locations.remove(&image_id).unwrap_or_default())
+            .filter_map(|head| {
+                let row = matches.get(&head.match_id)?;
+                let image_locations = shared
+                    .entry(head.image_id)
+                    .or_insert_with(|| locations.remove(&head.image_id).unwrap_or_default().into())
                     .clone();
-                FindingRow {
-                    id: row.int(17),
-                    severity_rank: row.int(18),
-                    digest: row.text(2),
-                    state: row.text(3),
-                    first_seen: row.int(4),
-                    resolved_at: row.opt_int(5),
-                    cause: row.opt_text(6),
-                    vuln_id: row.text(7),
-                    severity: row.text(8),
-                    kev: row.int(9) != 0,
-                    epss: row.opt_int(10).map(|_| row.real(10)),
-                    fixable: row.int(11) != 0,
-                    fixed: row.text(12),
-                    package: row.text(13),
-                    version: row.text(14),
-                    purl: row.text(15),
-                    location: files.get(&(image_id, row.int(1))).cloned(),
-                    detail: row.text(16),
+                Some(FindingRow {
+                    id: head.id,
+                    severity_rank: row.int(12),
+                    digest: digests.get(&head.image_id).cloned().unwrap_or_default(),
+                    state: head.state,
+                    first_seen: head.first_seen,
+                    resolved_at: head.resolved_at,
+                    cause: head.cause,
+                    vuln_id: row.text(2),
+                    severity: row.text(3),
+                    kev: row.int(4) != 0,
+                    epss: row.opt_int(5).map(|_| row.real(5)),
+                    fixable: row.int(6) != 0,
+                    fixed: row.text(7),
+                    package: row.text(8),
+                    version: row.text(9),
+                    purl: row.text(10),
+                    location: files.get(&(head.image_id, row.int(1))).cloned(),
+                    detail: details.get(&head.match_id).cloned().unwrap_or_default(),
                     locations: image_locations,
-                }
+                })
             })
             .collect())
     }

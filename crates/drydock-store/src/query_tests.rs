@@ -43,12 +43,15 @@ struct Match {
     rank: i64,
     epss: Option<f64>,
     fixable: i64,
+    /// The stored scan finding.
+    detail: String,
 }
 struct Finding {
     id: i64,
     image: usize,
     matched: usize,
     open: bool,
+    first_seen: i64,
 }
 struct Fleet {
     images: Vec<Image>,
@@ -147,11 +150,12 @@ fn fill(store: &mut Store) -> Fleet {
         let rank = rng.below(3) as i64 + 3;
         let epss = epss_values[rng.below(epss_values.len() as u64) as usize];
         let fixable = rng.below(2) as i64;
+        let stored = detail(&vuln, &fleet.packages[package].name, n);
         let done = conn
             .execute(
                 "INSERT INTO matches (group_key, package_id, vuln_id, active, severity, severity_rank, \
                  kev, epss, fixable, fixed, detail, detail_hash, updated_at) VALUES ($1, $2, $3, 1, \
-                 'high', $4, $5, $6, $7, '', '{}', '', 0) ON CONFLICT DO NOTHING",
+                 'high', $4, $5, $6, $7, '', $8, '', 0) ON CONFLICT DO NOTHING",
                 &params![
                     group.as_str(),
                     fleet.packages[package].id,
@@ -159,7 +163,8 @@ fn fill(store: &mut Store) -> Fleet {
                     rank,
                     kev,
                     epss,
-                    fixable
+                    fixable,
+                    stored.as_str()
                 ],
             )
             .unwrap();
@@ -191,6 +196,7 @@ fn fill(store: &mut Store) -> Fleet {
             rank,
             epss,
             fixable,
+            detail: stored,
         });
     }
     for (m, matched) in fleet.matches.iter().enumerate() {
@@ -199,11 +205,36 @@ fn fill(store: &mut Store) -> Fleet {
                 continue;
             }
             let open = rng.below(5) != 0;
+            let first_seen = 1_700_000_000 + rng.below(1_000_000) as i64;
+            let (resolved_at, cause) = if open {
+                (None, None)
+            } else {
+                (Some(first_seen + 86_400), Some(CAUSE))
+            };
             conn.execute(
-                "INSERT INTO findings (image_id, match_id, state, first_seen) VALUES ($1, $2, $3, 0)",
-                &params![image.id, matched.id, if open { "open" } else { "resolved" }],
+                "INSERT INTO findings (image_id, match_id, state, first_seen, resolved_at, cause) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &params![
+                    image.id,
+                    matched.id,
+                    if open { "open" } else { "resolved" },
+                    first_seen,
+                    resolved_at,
+                    cause
+                ],
             )
             .unwrap();
+            // The package's files in the image: none, one, or two (the
+            // first in byte order is the finding's).
+            let package = fleet.packages[matched.package].id;
+            for location in package_files(i, matched.package) {
+                conn.execute(
+                    "INSERT INTO image_packages (image_id, package_id, location, layer, matchable) \
+                     VALUES ($1, $2, $3, 0, 1) ON CONFLICT DO NOTHING",
+                    &params![image.id, package, location.as_str()],
+                )
+                .unwrap();
+            }
             let id = conn
                 .query_one(
                     "SELECT id FROM findings WHERE image_id = $1 AND match_id = $2",
@@ -217,10 +248,41 @@ fn fill(store: &mut Store) -> Fleet {
                 image: i,
                 matched: m,
                 open,
+                first_seen,
             });
         }
     }
     fleet
+}
+
+/// The cause of every resolved finding (quoted, as JSON must escape).
+const CAUSE: &str = "fixed \"by\" a new digest";
+
+/// A stored scan finding (serde's compact form) or, for some matches, an
+/// empty one.
+fn detail(vuln: &str, package: &str, n: u64) -> String {
+    if n % 4 == 3 {
+        return "{}".to_owned();
+    }
+    // In the order of the scan's Finding fields: the package, then what
+    // it was matched as.
+    format!(
+        "{{\"id\":\"{vuln}\",\"package\":{{\"name\":\"{package}\",\"version\":\"1\",\
+         \"purl\":\"pkg:generic/{package}@1\"}},\"matched_via\":{{\"name\":\"{package}\"}},\
+         \"severity\":\"high\"}}"
+    )
+}
+
+/// The files of package `package` in image `image` (empty: no file).
+fn package_files(image: usize, package: usize) -> Vec<String> {
+    match (image + package) % 3 {
+        0 => vec![String::new()],
+        1 => vec![
+            format!("/usr/lib/p{package}/b-{image}"),
+            format!("/usr/lib/p{package}/a \"{image}\""),
+        ],
+        _ => vec![format!("/opt/p{package}/{image}.json")],
+    }
 }
 
 /// The finding ids `filter` selects, in priority order, computed here.
@@ -284,13 +346,12 @@ fn ordered(epss: f64) -> i64 {
 
 fn check(store: &mut Store, fleet: &Fleet, filter: &FindingFilter) {
     let want = expected(fleet, filter);
-    let all: Vec<i64> = store
-        .findings(filter)
-        .unwrap()
-        .iter()
-        .map(|r| r.id)
-        .collect();
+    let rows = store.findings(filter).unwrap();
+    let all: Vec<i64> = rows.iter().map(|r| r.id).collect();
     assert_eq!(all, want, "unpaged, {filter:?}");
+    for row in &rows {
+        check_row(fleet, row);
+    }
     assert_eq!(
         store.count_findings(filter).unwrap(),
         want.len() as i64,
@@ -315,6 +376,66 @@ fn check(store: &mut Store, fleet: &Fleet, filter: &FindingFilter) {
         }
         assert_eq!(paged, want, "paged by {limit}, {filter:?}");
     }
+}
+
+/// Every field of `row` is that of the finding inserted, and its JSON is
+/// the stored detail with the fleet's fields.
+fn check_row(fleet: &Fleet, row: &super::FindingRow) {
+    let finding = fleet.findings.iter().find(|f| f.id == row.id).unwrap();
+    let image = &fleet.images[finding.image];
+    let matched = &fleet.matches[finding.matched];
+    let package = &fleet.packages[matched.package];
+    assert_eq!(row.digest, image.digest);
+    assert_eq!(row.state, if finding.open { "open" } else { "resolved" });
+    assert_eq!(row.first_seen, finding.first_seen);
+    assert_eq!(
+        row.resolved_at,
+        (!finding.open).then_some(finding.first_seen + 86_400)
+    );
+    assert_eq!(row.cause.as_deref(), (!finding.open).then_some(CAUSE));
+    assert_eq!(row.vuln_id, matched.vuln);
+    assert_eq!(row.kev, matched.kev == 1);
+    assert_eq!(row.severity_rank, matched.rank);
+    assert_eq!(row.epss, matched.epss);
+    assert_eq!(
+        (&row.package, &row.version),
+        (&package.name, &package.version)
+    );
+    assert_eq!(row.purl, package.purl);
+    let file = package_files(finding.image, matched.package)
+        .into_iter()
+        .min()
+        .filter(|f| !f.is_empty());
+    assert_eq!(row.location, file, "{}", row.id);
+    let pods: Vec<Option<&str>> = row.locations.iter().map(|l| l.pod.as_deref()).collect();
+    assert_eq!(pods, [Some(image.pod.as_str())]);
+
+    // The JSON: the fleet's fields, keys in byte order, then the stored
+    // finding with the package's file.
+    let text = row.to_json();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let head = serde_json::json!({
+        "digest": row.digest,
+        "status": row.state,
+        "first_seen": crate::rfc3339(row.first_seen),
+        "resolved_at": row.resolved_at.map(crate::rfc3339),
+        "resolution": row.cause,
+        "locations": row.locations.to_vec(),
+    })
+    .to_string();
+    assert!(
+        text.starts_with(head.strip_suffix('}').unwrap()),
+        "{text}\n{head}"
+    );
+    let mut want: serde_json::Value = serde_json::from_str(&head).unwrap();
+    let stored: serde_json::Value = serde_json::from_str(&matched.detail).unwrap();
+    for (key, value) in stored.as_object().unwrap() {
+        want[key] = value.clone();
+    }
+    if let (Some(file), Some(_)) = (&row.location, want.get("package")) {
+        want["package"]["location"] = file.as_str().into();
+    }
+    assert_eq!(json, want, "{text}");
 }
 
 fn filters(fleet: &Fleet) -> Vec<FindingFilter> {
@@ -424,9 +545,19 @@ fn check_all(store: &mut Store) {
             gone.push(index);
         } else if index % 7 == 0 {
             finding.open = !finding.open;
+            let (resolved_at, cause) = if finding.open {
+                (None, None)
+            } else {
+                (Some(finding.first_seen + 86_400), Some(CAUSE))
+            };
             conn.execute(
-                "UPDATE findings SET state = $1 WHERE id = $2",
-                &params![if finding.open { "open" } else { "resolved" }, finding.id],
+                "UPDATE findings SET state = $1, resolved_at = $2, cause = $3 WHERE id = $4",
+                &params![
+                    if finding.open { "open" } else { "resolved" },
+                    resolved_at,
+                    cause,
+                    finding.id
+                ],
             )
             .unwrap();
         }

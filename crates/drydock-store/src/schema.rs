@@ -190,6 +190,21 @@ END
 $$;
 ",
     },
+    // 8: a vulnerability's findings listed from indexes alone. A match's
+    // findings with the columns a listing shows (replacing the narrower
+    // index of 6); image digests apart from the rows that hold SBOMs; each
+    // package's images with its file location (replacing the index on the
+    // package alone).
+    both(
+        "
+CREATE INDEX findings_match_cover ON findings
+  (match_id, state, id, image_id, first_seen, resolved_at, cause);
+DROP INDEX findings_match_state;
+CREATE INDEX images_id_digest ON images (id, digest);
+CREATE INDEX image_packages_package_image ON image_packages (package_id, image_id, location);
+DROP INDEX image_packages_package;
+",
+    ),
 ];
 
 /// The newest schema version this build knows.

@@ -118,6 +118,15 @@ impl Row {
             _ => None,
         }
     }
+    /// The text at `index`, moved out of the row (which keeps `NULL`
+    /// there): [`Row::opt_text`] without copying.
+    pub fn take_text(&mut self, index: usize) -> Option<String> {
+        match self.0.get_mut(index) {
+            Some(Value::Text(text)) => Some(std::mem::take(text)),
+            Some(Value::Null) | None => None,
+            Some(_) => self.opt_text(index),
+        }
+    }
     pub fn blob(&self, index: usize) -> Vec<u8> {
         match self.at(index) {
             Value::Blob(bytes) => bytes.clone(),

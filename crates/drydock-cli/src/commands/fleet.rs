@@ -437,9 +437,16 @@ pub(crate) fn run(args: FleetArgs) -> anyhow::Result<ExitCode> {
             crate::output::emit(None, |out| {
                 if format == Format::Json {
                     writeln!(out, "[")?;
+                    let mut line = Vec::new();
                     for (index, finding) in findings.iter().enumerate() {
-                        let comma = if index + 1 < findings.len() { "," } else { "" };
-                        writeln!(out, "  {}{comma}", finding.to_json())?;
+                        line.clear();
+                        line.extend_from_slice(b"  ");
+                        finding.write_json(&mut line);
+                        if index + 1 < findings.len() {
+                            line.push(b',');
+                        }
+                        line.push(b'\n');
+                        out.write_all(&line)?;
                     }
                     writeln!(out, "]")?;
                     return Ok(());

@@ -151,7 +151,7 @@ pub fn remediate(settings: &RemediateSettings) -> Result<RemediateReport, FleetE
                 .or_insert_with(|| Candidate {
                     vulns: Vec::new(),
                     aliases: BTreeMap::new(),
-                    locations: finding.locations.clone(),
+                    locations: finding.locations.to_vec(),
                 });
             if !entry.vulns.contains(&finding.vuln_id) {
                 entry
