@@ -959,7 +959,8 @@ impl Store {
         let mut locations = self.locations_of(&image_ids)?;
         // The package's file location in each image: one query per package
         // (a page of one vulnerability names a few), through the index on
-        // (package, image, location).
+        // the package (on SQLite it holds the key: image and location; on
+        // PostgreSQL the key's own index serves).
         let mut files: HashMap<(i64, i64), String> = HashMap::new();
         let mut by_package: BTreeMap<i64, std::collections::BTreeSet<i64>> = BTreeMap::new();
         for head in &heads {

@@ -357,7 +357,13 @@ fn check(store: &mut Store, fleet: &Fleet, filter: &FindingFilter) {
         want.len() as i64,
         "{filter:?}"
     );
-    for limit in [1, 7, 50] {
+    // Every boundary on SQLite; on PostgreSQL, where each page is a few
+    // round trips, every third and seventh (the test's slowest part).
+    let limits = match store.backend() {
+        crate::Backend::Sqlite => [1, 7, 50],
+        crate::Backend::Postgres => [3, 7, 50],
+    };
+    for limit in limits {
         let mut paged = Vec::new();
         let mut page = FindingFilter {
             limit: Some(limit),
