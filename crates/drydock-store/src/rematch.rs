@@ -240,15 +240,20 @@ impl Store {
                 &mut load,
             )?;
         }
-        // 4. The (group, package) pairs to look up.
-        let mut tasks: BTreeSet<(String, i64)> = BTreeSet::new();
+        // 4. The (group, package) pairs to look up: a few thousand from
+        // millions of image packages, gathered without copying a group.
+        let mut pairs: HashSet<(&str, i64)> = HashSet::new();
         for (image, list) in images.iter().zip(&image_packages) {
             for package_id in list {
                 if let Some(package) = packages.get(package_id) {
-                    tasks.insert((group_of(image, package), *package_id));
+                    pairs.insert((group_of(image, package), *package_id));
                 }
             }
         }
+        let tasks: BTreeSet<(String, i64)> = pairs
+            .into_iter()
+            .map(|(group, package)| (group.to_owned(), package))
+            .collect();
         report.packages = tasks.len();
         // 5. Look them up.
         let mut verdicts: BTreeMap<(String, i64), Vec<Verdict>> = BTreeMap::new();
@@ -452,6 +457,10 @@ impl Store {
         // verdicts changed (or all of them when VEX documents apply). The
         // findings of every other image already equal their verdicts.
         let full = !load_all || !vex.is_empty();
+        let changed: HashSet<(&str, i64)> = changed
+            .iter()
+            .map(|(group, package)| (group.as_str(), *package))
+            .collect();
         let affected: Vec<usize> = images
             .iter()
             .zip(&image_packages)
@@ -466,6 +475,12 @@ impl Store {
             .map(|(index, _)| index)
             .collect();
         report.images_compared = affected.len();
+        // Looked up for every package of every compared image: by borrowed
+        // keys, not a new string each time.
+        let active: HashMap<(&str, i64), &Vec<(i64, usize)>> = active
+            .iter()
+            .map(|((group, package), ids)| ((group.as_str(), *package), ids))
+            .collect();
         let vex_ids: HashSet<&str> = vex
             .iter()
             .flat_map(|d| d.statements.iter())
@@ -680,7 +695,7 @@ fn desired_findings(
     image: &ImageRow,
     list: &[i64],
     packages: &HashMap<i64, Package>,
-    active: &HashMap<(String, i64), Vec<(i64, usize)>>,
+    active: &HashMap<(&str, i64), &Vec<(i64, usize)>>,
     findings_by_match: &HashMap<i64, Finding>,
     vex_ids: &HashSet<&str>,
     vex: &[VexDocument],
@@ -695,7 +710,7 @@ fn desired_findings(
         let Some(ids) = active.get(&(group_of(image, package), *package_id)) else {
             continue;
         };
-        for (match_id, _) in ids {
+        for (match_id, _) in *ids {
             let under_vex = findings_by_match
                 .get(match_id)
                 .filter(|finding| finding.all_ids().any(|id| vex_ids.contains(id)));
@@ -754,10 +769,10 @@ fn insert_ids(conn: &mut crate::sql::Conn, id: i64, finding: &Finding) -> Result
 
 /// The distro group a package is matched in: OS packages by the image's
 /// release, language packages in one group for every image.
-fn group_of(image: &ImageRow, package: &Package) -> String {
+fn group_of<'a>(image: &'a ImageRow, package: &Package) -> &'a str {
     if package.kind.is_os() {
-        image.group.clone()
+        &image.group
     } else {
-        String::new()
+        ""
     }
 }
