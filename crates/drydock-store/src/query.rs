@@ -372,22 +372,41 @@ impl LocationRow {
     /// This location as a JSON object with its keys in byte order (as
     /// `serde_json`'s map writes them), absent fields left out.
     fn write_sorted_json(&self, out: &mut Vec<u8>) {
+        // Every field named: a field added to the struct fails to compile
+        // here until it is placed in the key order.
+        let LocationRow {
+            kind,
+            source,
+            reference,
+            registry,
+            repository,
+            tag,
+            cluster,
+            namespace,
+            workload_kind,
+            workload,
+            pod,
+            container,
+            container_kind,
+            first_seen,
+            last_seen,
+        } = self;
         let fields: [(&str, Option<&str>); 15] = [
-            ("cluster", self.cluster.as_deref()),
-            ("container", self.container.as_deref()),
-            ("container_kind", self.container_kind.as_deref()),
-            ("first_seen", Some(&self.first_seen)),
-            ("kind", Some(&self.kind)),
-            ("last_seen", Some(&self.last_seen)),
-            ("namespace", self.namespace.as_deref()),
-            ("pod", self.pod.as_deref()),
-            ("reference", Some(&self.reference)),
-            ("registry", self.registry.as_deref()),
-            ("repository", self.repository.as_deref()),
-            ("source", Some(&self.source)),
-            ("tag", self.tag.as_deref()),
-            ("workload", self.workload.as_deref()),
-            ("workload_kind", self.workload_kind.as_deref()),
+            ("cluster", cluster.as_deref()),
+            ("container", container.as_deref()),
+            ("container_kind", container_kind.as_deref()),
+            ("first_seen", Some(first_seen)),
+            ("kind", Some(kind)),
+            ("last_seen", Some(last_seen)),
+            ("namespace", namespace.as_deref()),
+            ("pod", pod.as_deref()),
+            ("reference", Some(reference)),
+            ("registry", registry.as_deref()),
+            ("repository", repository.as_deref()),
+            ("source", Some(source)),
+            ("tag", tag.as_deref()),
+            ("workload", workload.as_deref()),
+            ("workload_kind", workload_kind.as_deref()),
         ];
         out.push(b'{');
         let mut first = true;
@@ -929,15 +948,17 @@ impl Store {
         let mut image_ids: Vec<i64> = heads.iter().map(|h| h.image_id).collect();
         image_ids.sort_unstable();
         image_ids.dedup();
-        let mut matches: HashMap<i64, Row> = HashMap::with_capacity(match_ids.len());
+        // Each match's row, and its stored finding shared by its findings.
+        let mut matches: HashMap<i64, (Row, Arc<str>)> = HashMap::with_capacity(match_ids.len());
         let values: Vec<Value> = match_ids.iter().map(|id| Value::Int(*id)).collect();
         self.conn().query_each_in(
             "SELECT m.id, m.package_id, m.vuln_id, m.severity, m.kev, m.epss, m.fixable, \
              m.fixed, p.name, p.version, p.purl, m.detail, m.severity_rank \
              FROM matches m JOIN packages p ON p.id = m.package_id WHERE m.id IN ({in})",
             &values,
-            |row| {
-                matches.insert(row.int(0), row);
+            |mut row| {
+                let detail = Arc::from(row.take_text(11).unwrap_or_default());
+                matches.insert(row.int(0), (row, detail));
                 Ok(())
             },
         )?;
@@ -964,7 +985,7 @@ impl Store {
         let mut files: HashMap<(i64, i64), String> = HashMap::new();
         let mut by_package: BTreeMap<i64, std::collections::BTreeSet<i64>> = BTreeMap::new();
         for head in &heads {
-            if let Some(row) = matches.get(&head.match_id) {
+            if let Some((row, _)) = matches.get(&head.match_id) {
                 by_package
                     .entry(row.int(1))
                     .or_default()
@@ -987,14 +1008,10 @@ impl Store {
             })?;
         }
         let mut shared: HashMap<i64, Arc<[LocationRow]>> = HashMap::new();
-        let details: HashMap<i64, Arc<str>> = matches
-            .iter()
-            .map(|(id, row)| (*id, Arc::from(row.text(11))))
-            .collect();
         Ok(heads
             .into_iter()
             .filter_map(|head| {
-                let row = matches.get(&head.match_id)?;
+                let (row, detail) = matches.get(&head.match_id)?;
                 let image_locations = shared
                     .entry(head.image_id)
                     .or_insert_with(|| locations.remove(&head.image_id).unwrap_or_default().into())
@@ -1017,7 +1034,7 @@ impl Store {
                     version: row.text(9),
                     purl: row.text(10),
                     location: files.get(&(head.image_id, row.int(1))).cloned(),
-                    detail: details.get(&head.match_id).cloned().unwrap_or_default(),
+                    detail: Arc::clone(detail),
                     locations: image_locations,
                 })
             })

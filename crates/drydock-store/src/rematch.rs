@@ -349,10 +349,12 @@ impl Store {
             }
         }
         // 7. Write verdict changes; remember match ids and their findings.
-        let mut active: HashMap<(String, i64), Vec<(i64, usize)>> = HashMap::new();
+        // Keyed by borrowed (group, package): looked up for every package of
+        // every compared image, without building a string each time.
+        let mut active: HashMap<(&str, i64), Vec<(i64, usize)>> = HashMap::new();
         let mut current: HashSet<i64> = HashSet::new();
         let mut findings_by_match: HashMap<i64, Finding> = HashMap::new();
-        let mut changed: HashSet<(String, i64)> = HashSet::new();
+        let mut changed: HashSet<(&str, i64)> = HashSet::new();
         for ((group, package_id), list) in &verdicts {
             for (position, verdict) in list.iter().enumerate() {
                 let finding = &verdict.finding;
@@ -400,7 +402,7 @@ impl Store {
                             &params![row.id],
                         )?;
                         insert_ids(conn, row.id, finding)?;
-                        changed.insert((group.clone(), *package_id));
+                        changed.insert((group.as_str(), *package_id));
                         report.matches_updated += 1;
                         row.id
                     }
@@ -425,14 +427,14 @@ impl Store {
                             .ok_or_else(|| StoreError::Invalid("no id returned".into()))?;
                         let id = row.int(0);
                         insert_ids(conn, id, finding)?;
-                        changed.insert((group.clone(), *package_id));
+                        changed.insert((group.as_str(), *package_id));
                         report.matches_added += 1;
                         id
                     }
                 };
                 current.insert(id);
                 active
-                    .entry((group.clone(), *package_id))
+                    .entry((group.as_str(), *package_id))
                     .or_default()
                     .push((id, position));
                 if !vex.is_empty() {
@@ -443,7 +445,7 @@ impl Store {
         let mut withdrawn: HashSet<i64> = HashSet::new();
         for (key, row) in &stored {
             if row.active && !current.contains(&row.id) {
-                changed.insert((key.0.clone(), key.1));
+                changed.insert((key.0.as_str(), key.1));
                 conn.execute(
                     "UPDATE matches SET active = 0, updated_at = $1 WHERE id = $2",
                     &params![now, row.id],
@@ -457,10 +459,6 @@ impl Store {
         // verdicts changed (or all of them when VEX documents apply). The
         // findings of every other image already equal their verdicts.
         let full = !load_all || !vex.is_empty();
-        let changed: HashSet<(&str, i64)> = changed
-            .iter()
-            .map(|(group, package)| (group.as_str(), *package))
-            .collect();
         let affected: Vec<usize> = images
             .iter()
             .zip(&image_packages)
@@ -475,12 +473,6 @@ impl Store {
             .map(|(index, _)| index)
             .collect();
         report.images_compared = affected.len();
-        // Looked up for every package of every compared image: by borrowed
-        // keys, not a new string each time.
-        let active: HashMap<(&str, i64), &Vec<(i64, usize)>> = active
-            .iter()
-            .map(|((group, package), ids)| ((group.as_str(), *package), ids))
-            .collect();
         let vex_ids: HashSet<&str> = vex
             .iter()
             .flat_map(|d| d.statements.iter())
@@ -695,7 +687,7 @@ fn desired_findings(
     image: &ImageRow,
     list: &[i64],
     packages: &HashMap<i64, Package>,
-    active: &HashMap<(&str, i64), &Vec<(i64, usize)>>,
+    active: &HashMap<(&str, i64), Vec<(i64, usize)>>,
     findings_by_match: &HashMap<i64, Finding>,
     vex_ids: &HashSet<&str>,
     vex: &[VexDocument],
@@ -710,7 +702,7 @@ fn desired_findings(
         let Some(ids) = active.get(&(group_of(image, package), *package_id)) else {
             continue;
         };
-        for (match_id, _) in *ids {
+        for (match_id, _) in ids {
             let under_vex = findings_by_match
                 .get(match_id)
                 .filter(|finding| finding.all_ids().any(|id| vex_ids.contains(id)));

@@ -118,7 +118,7 @@ impl Row {
             _ => None,
         }
     }
-    /// The text at `index`, moved out of the row (which keeps `NULL`
+    /// The text at `index`, moved out of the row (an empty text is left
     /// there): [`Row::opt_text`] without copying.
     pub fn take_text(&mut self, index: usize) -> Option<String> {
         match self.0.get_mut(index) {
